@@ -1,0 +1,303 @@
+// Package node implements one Raft server as a pure, deterministic state machine.
+//
+// A Node never reads a clock, starts a goroutine, touches a file or socket, or draws from
+// a package-level random source. Everything it knows arrives as an Input to Step, together
+// with the node's local clock reading; everything it does comes back from Step as an Output
+// (what must become durable, messages to send, entries to apply, the next wake-up time).
+// There are no periodic ticks: the node asks to be woken at the times it needs.
+//
+// The host that drives a Node (the simulator, or a real server) must honour the step
+// contract documented on Step and Output. In particular it must make an output's durable
+// part durable before any of that output's messages leave: a node restarted with New from
+// its DurableState alone must never contradict what it told others.
+//
+// Imports: the standard library only.
+package node
+
+import (
+	"fmt"
+	"time"
+)
+
+// ID names a server. Servers are numbered from 1; None (0) means "no server".
+type ID int
+
+// None is the zero ID: no vote, no known leader.
+const None ID = 0
+
+// Term is a Raft term number (§5.1). Terms only grow.
+type Term uint64
+
+// Index is a log index. The first entry has index 1; index 0 is the empty prefix.
+type Index uint64
+
+// Role is a server's role in its current term (§5.1).
+type Role uint8
+
+// The roles of Raft §5.1.
+const (
+	Follower Role = iota
+	Candidate
+	Leader
+)
+
+func (r Role) String() string {
+	switch r {
+	case Follower:
+		return "follower"
+	case Candidate:
+		return "candidate"
+	case Leader:
+		return "leader"
+	}
+	return fmt.Sprintf("role(%d)", uint8(r))
+}
+
+// EntryKind says what a log entry carries.
+type EntryKind uint8
+
+// Entry kinds.
+const (
+	// EntryNormal carries a client command in Data.
+	EntryNormal EntryKind = iota
+	// EntryNoOp is appended by a new leader at the start of its term, so that entries of
+	// earlier terms can be committed by counting replicas of an entry of the current term
+	// (§5.4.2, §8).
+	EntryNoOp
+)
+
+func (k EntryKind) String() string {
+	switch k {
+	case EntryNormal:
+		return "normal"
+	case EntryNoOp:
+		return "noop"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Entry is one log entry. Entries are values and must never be modified once created:
+// logs and in-flight messages share backing arrays (see Log's truncation rule).
+type Entry struct {
+	Index Index
+	Term  Term
+	Kind  EntryKind
+	// Data is the opaque command. (Kind, Data) is the entry's identity for the checkers:
+	// two entries at one (Index, Term) must have the same identity (Log Matching, §5.3).
+	Data string
+}
+
+// SameAs reports whether e and o are the same entry: same position, term and identity.
+func (e Entry) SameAs(o Entry) bool {
+	return e.Index == o.Index && e.Term == o.Term && e.Kind == o.Kind && e.Data == o.Data
+}
+
+func (e Entry) String() string {
+	if e.Kind == EntryNoOp {
+		return fmt.Sprintf("%d@t%d:noop", e.Index, e.Term)
+	}
+	return fmt.Sprintf("%d@t%d:%q", e.Index, e.Term, e.Data)
+}
+
+// MsgType is the kind of a Message.
+type MsgType uint8
+
+// Message types: the two RPCs of Figure 2 and their responses.
+const (
+	MsgVote MsgType = iota + 1 // RequestVote
+	MsgVoteResp
+	MsgApp // AppendEntries; a heartbeat is an AppendEntries with no entries
+	MsgAppResp
+	msgTypeLimit
+)
+
+// Valid reports whether t is a known message type.
+func (t MsgType) Valid() bool { return t >= MsgVote && t < msgTypeLimit }
+
+func (t MsgType) String() string {
+	switch t {
+	case MsgVote:
+		return "Vote"
+	case MsgVoteResp:
+		return "VoteResp"
+	case MsgApp:
+		return "App"
+	case MsgAppResp:
+		return "AppResp"
+	}
+	return fmt.Sprintf("msg(%d)", uint8(t))
+}
+
+// Message is one RPC or RPC response. It is a flat value (in the style of etcd's
+// raftpb.Message): each type uses the fields documented next to it and leaves the rest zero.
+type Message struct {
+	Type     MsgType
+	From, To ID
+	Term     Term // the sender's current term (every type)
+
+	// MsgVote: the candidate's last log entry (§5.4.1).
+	LastLogIndex Index
+	LastLogTerm  Term
+
+	// MsgApp: the entry preceding Entries, the entries, and the leader's commit index.
+	PrevLogIndex Index
+	PrevLogTerm  Term
+	Entries      []Entry // shared, read-only; see Entry
+	LeaderCommit Index
+
+	// MsgVoteResp and MsgAppResp: whether the request was granted or accepted.
+	Success bool
+
+	// MsgAppResp on success: the index of the last entry the follower now knows to match
+	// the leader's log (PrevLogIndex + len(Entries) of the request it answers).
+	MatchIndex Index
+
+	// MsgAppResp on rejection: the conflict hint for fast backtracking. ConflictTerm is the
+	// term of the follower's entry at PrevLogIndex (0 if its log is shorter) and
+	// ConflictIndex is the first index the follower holds with that term (or its last
+	// index + 1 if its log is shorter).
+	ConflictTerm  Term
+	ConflictIndex Index
+}
+
+func (m Message) String() string {
+	switch m.Type {
+	case MsgVote:
+		return fmt.Sprintf("Vote %d->%d t%d last=%d@t%d", m.From, m.To, m.Term, m.LastLogIndex, m.LastLogTerm)
+	case MsgVoteResp:
+		return fmt.Sprintf("VoteResp %d->%d t%d granted=%v", m.From, m.To, m.Term, m.Success)
+	case MsgApp:
+		return fmt.Sprintf("App %d->%d t%d prev=%d@t%d n=%d commit=%d", m.From, m.To, m.Term,
+			m.PrevLogIndex, m.PrevLogTerm, len(m.Entries), m.LeaderCommit)
+	case MsgAppResp:
+		if m.Success {
+			return fmt.Sprintf("AppResp %d->%d t%d ok match=%d", m.From, m.To, m.Term, m.MatchIndex)
+		}
+		return fmt.Sprintf("AppResp %d->%d t%d reject conflict=%d@t%d", m.From, m.To, m.Term,
+			m.ConflictIndex, m.ConflictTerm)
+	}
+	return fmt.Sprintf("%v %d->%d t%d", m.Type, m.From, m.To, m.Term)
+}
+
+// HardState is the part of a server's state that must survive a crash (Figure 2,
+// "persistent state on all servers"), besides the log.
+type HardState struct {
+	Term Term
+	Vote ID // the candidate voted for in Term, or None
+}
+
+// DurableState is everything a server keeps on disk. A restarted server is rebuilt from it
+// alone.
+type DurableState struct {
+	HardState HardState
+	Log       []Entry // entries with consecutive indexes from 1
+}
+
+// InputKind is the kind of an Input.
+type InputKind uint8
+
+// Input kinds.
+const (
+	// InputWake: the local clock reached a time the node asked for (Output.WakeAt). A wake
+	// that arrives early, late or twice is harmless: the node acts on what is due and asks
+	// again for the next time.
+	InputWake InputKind = iota + 1
+	// InputMessage: a message from a peer arrived.
+	InputMessage
+	// InputPropose: a command to append to the log, if this node is the leader.
+	InputPropose
+)
+
+func (k InputKind) String() string {
+	switch k {
+	case InputWake:
+		return "wake"
+	case InputMessage:
+		return "message"
+	case InputPropose:
+		return "propose"
+	}
+	return fmt.Sprintf("input(%d)", uint8(k))
+}
+
+// Input is one thing that happens to a node.
+type Input struct {
+	Kind    InputKind
+	Message Message // InputMessage
+	Data    string  // InputPropose: the command
+}
+
+// Proposal is the answer to an InputPropose.
+type Proposal struct {
+	Accepted bool
+	Index    Index // where the command was appended, if Accepted
+	Term     Term  // in which term, if Accepted
+	// Leader is the leader this node believes in when it refused (None if it knows none),
+	// so that a client can follow the hint.
+	Leader ID
+}
+
+// Output is what one Step asks of its host. The slices are owned by the node and are valid
+// only until the next call to Step; a host that keeps them longer must copy them (the
+// Entry values themselves are immutable and may be kept).
+//
+// The host must, in this order: make HardState (if HardStateChanged) and Entries durable;
+// then send Messages; then apply Apply to the state machine. WakeAt is the local clock time
+// at which the node wants an InputWake (0: no wake-up needed).
+type Output struct {
+	HardStateChanged bool
+	HardState        HardState
+
+	// Entries to make durable. If Entries is not empty, the durable log first drops every
+	// entry with index >= Entries[0].Index and then appends Entries.
+	Entries []Entry
+
+	Messages []Message
+
+	// Apply holds newly committed entries, in index order, each exactly once per node
+	// lifetime (a restarted node applies again from the start of its log).
+	Apply []Entry
+
+	// Proposal answers an InputPropose (zero for other inputs).
+	Proposal Proposal
+
+	WakeAt time.Duration
+}
+
+// View is a read-only look at a node's state, for checkers and traces. Log shares the
+// node's memory: callers must not modify it, and it is valid until the next Step.
+type View struct {
+	ID     ID
+	Term   Term
+	Vote   ID
+	Role   Role
+	Leader ID // the leader this node believes in for Term, or None
+	// Log holds the node's entries in index order; Log[k].Index == k+1.
+	Log          []Entry
+	CommitIndex  Index
+	AppliedIndex Index
+	Peers        []ID // the voting configuration, ascending, including ID
+}
+
+// LastIndex is the index of the last log entry (0 if the log is empty).
+func (v View) LastIndex() Index { return Index(len(v.Log)) }
+
+// TermAt is the term of the entry at index i, 0 for i == 0, and false if i is past the
+// end of the log.
+func (v View) TermAt(i Index) (Term, bool) {
+	if i == 0 {
+		return 0, true
+	}
+	if i > Index(len(v.Log)) {
+		return 0, false
+	}
+	return v.Log[i-1].Term, true
+}
+
+// Stats counts what a node did that a host may want to report.
+type Stats struct {
+	// Rejected counts inputs refused as malformed or from unknown peers.
+	Rejected uint64
+	// Elections counts the times this node became a candidate.
+	Elections uint64
+}
