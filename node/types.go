@@ -11,6 +11,29 @@
 // part durable before any of that output's messages leave: a node restarted with New from
 // its DurableState alone must never contradict what it told others.
 //
+// Choices this implementation makes where Raft and the design leave room:
+//
+//   - Raft §5 only: no pre-vote, no check-quorum, no leader leases, no snapshots, no
+//     membership changes. The configuration is fixed by Config.Peers.
+//   - The election timer is armed by the first Step after New (normally the host's initial
+//     InputWake). It is reset, with a fresh draw, on becoming a candidate, on becoming a
+//     follower in a new term, on granting a vote, and on an AppendEntries from the leader
+//     of the current term. A leader has no election timer; its WakeAt is the next
+//     heartbeat.
+//   - Replication is pipelined: after sending entries up to index k to a peer the leader
+//     optimistically sets that peer's nextIndex to k+1. A rejection (with the fast
+//     backtracking hint) moves nextIndex back and the entries are sent again at once; a
+//     heartbeat also carries entries from nextIndex, so a lost message is recovered within
+//     one heartbeat and one round trip.
+//   - A leader does not send extra messages when its commit index advances: followers
+//     learn it with the next AppendEntries (the next proposal or heartbeat).
+//   - Messages that no correct peer can send (a second leader in one term, an
+//     AppendEntries that would truncate a committed entry, a MatchIndex beyond the
+//     leader's log) are rejected and counted in Stats.Rejected like malformed ones: the
+//     node trusts its own invariants, not its peers.
+//   - Output.HardState is always filled with the term and vote after the step;
+//     HardStateChanged says whether they changed in the step and must be written.
+//
 // Imports: the standard library only.
 package node
 
@@ -206,6 +229,9 @@ const (
 	InputMessage
 	// InputPropose: a command to append to the log, if this node is the leader.
 	InputPropose
+	// InputCampaign: start an election now, as if the election timer had fired (§5.2).
+	// Scripted scenarios use it to force an election; a leader ignores it.
+	InputCampaign
 )
 
 func (k InputKind) String() string {
@@ -216,6 +242,8 @@ func (k InputKind) String() string {
 		return "message"
 	case InputPropose:
 		return "propose"
+	case InputCampaign:
+		return "campaign"
 	}
 	return fmt.Sprintf("input(%d)", uint8(k))
 }
@@ -245,6 +273,8 @@ type Proposal struct {
 // then send Messages; then apply Apply to the state machine. WakeAt is the local clock time
 // at which the node wants an InputWake (0: no wake-up needed).
 type Output struct {
+	// HardStateChanged reports that the term or vote changed during the step, so
+	// HardState must be made durable. HardState is always the term and vote after the step.
 	HardStateChanged bool
 	HardState        HardState
 

@@ -1,0 +1,8 @@
+package bad
+
+func spawn(f func()) {
+	go f()      // want "go"
+	go func() { // want "go"
+		f()
+	}()
+}

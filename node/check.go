@@ -1,0 +1,121 @@
+package node
+
+import "fmt"
+
+// wellFormed reports whether m could have been sent to this node by a correct peer, as far
+// as the message alone can tell: a known type, from a peer other than itself, to itself, a
+// positive term (every sender has voted or been elected at least once), and fields
+// consistent with the type. Checks that need the node's state are made by the handlers.
+func (n *Node) wellFormed(m *Message) bool {
+	if !m.Type.Valid() || m.To != n.id || m.From == n.id || n.peerPos(m.From) < 0 || m.Term == 0 {
+		return false
+	}
+	if m.Type != MsgApp && len(m.Entries) != 0 {
+		return false
+	}
+	switch m.Type {
+	case MsgVote:
+		return validLogPosition(m.LastLogIndex, m.LastLogTerm, m.Term)
+	case MsgApp:
+		return validApp(m)
+	case MsgAppResp:
+		// A rejection must carry a hint: ConflictIndex >= 1, and a ConflictTerm the
+		// follower could hold.
+		return m.Success || (m.ConflictIndex >= 1 && m.ConflictTerm <= m.Term)
+	}
+	return true
+}
+
+// validLogPosition reports whether (index, term) can name a log position of a server in
+// term current: index 0 has term 0, and any entry has a term in [1, current].
+func validLogPosition(index Index, term, current Term) bool {
+	if index == 0 {
+		return term == 0
+	}
+	return term >= 1 && term <= current
+}
+
+// validApp checks an AppendEntries: a valid previous position, and entries with
+// consecutive indexes from PrevLogIndex+1 whose terms never decrease (starting from
+// PrevLogTerm) nor exceed the message's term, of a known kind.
+func validApp(m *Message) bool {
+	if !validLogPosition(m.PrevLogIndex, m.PrevLogTerm, m.Term) {
+		return false
+	}
+	prevTerm := max(m.PrevLogTerm, 1)
+	for i := range m.Entries {
+		e := &m.Entries[i]
+		want := m.PrevLogIndex + Index(i) + 1
+		if want == 0 || e.Index != want { // want == 0: the index overflowed
+			return false
+		}
+		if e.Term < prevTerm || e.Term > m.Term || (e.Kind != EntryNormal && e.Kind != EntryNoOp) {
+			return false
+		}
+		prevTerm = e.Term
+	}
+	return true
+}
+
+// checkInvariants panics, naming the invariant, if the node's state is impossible. It runs
+// at the end of every step and costs O(peers), never a scan of the log.
+func (n *Node) checkInvariants() {
+	last := n.log.lastIndex()
+	switch {
+	case n.commit > last:
+		n.broken("commit index beyond last index: commit %d, last %d", n.commit, last)
+	case n.applied > n.commit:
+		n.broken("applied index beyond commit index: applied %d, commit %d", n.applied, n.commit)
+	case n.commit < n.stepCommit:
+		n.broken("commit index decreased: %d -> %d", n.stepCommit, n.commit)
+	case n.term < n.stepHardState.Term:
+		n.broken("term decreased: %d -> %d", n.stepHardState.Term, n.term)
+	case n.term == n.stepHardState.Term && n.stepHardState.Vote != None && n.vote != n.stepHardState.Vote:
+		n.broken("two votes in term %d: %d then %d", n.term, n.stepHardState.Vote, n.vote)
+	case n.term == 0 && n.vote != None:
+		n.broken("vote for %d in term 0", n.vote)
+	case n.log.lastTerm() > n.term:
+		n.broken("last log term %d above current term %d", n.log.lastTerm(), n.term)
+	case last > 0 && n.log.entries[last-1].Index != last:
+		n.broken("log indexes not consecutive: last entry %v at position %d", n.log.entries[last-1], last)
+	case n.written != 0 && n.written > last:
+		n.broken("written index %d beyond last index %d", n.written, last)
+	case n.written != 0 && n.written <= n.stepCommit:
+		n.broken("committed entry %d rewritten (commit index %d)", n.written, n.stepCommit)
+	}
+	switch n.role {
+	case Leader:
+		n.checkLeader()
+	case Candidate:
+		if n.vote != n.id || n.leader != None {
+			n.broken("candidate of term %d with vote %d and leader %d", n.term, n.vote, n.leader)
+		}
+	}
+}
+
+// checkLeader checks the leader's own state and its per-peer progress.
+func (n *Node) checkLeader() {
+	last := n.log.lastIndex()
+	if n.vote != n.id || n.leader != n.id {
+		n.broken("leader of term %d with vote %d and leader %d", n.term, n.vote, n.leader)
+	}
+	if n.stepRole == Leader && n.written != 0 && n.written <= n.stepLast {
+		n.broken("leader rewrote its log from %d, last index was %d (Leader Append-Only, §5.3)", n.written, n.stepLast)
+	}
+	if n.match[n.self] != last {
+		n.broken("leader's own match index %d is not its last index %d", n.match[n.self], last)
+	}
+	for i := range n.peers {
+		if i == n.self {
+			continue
+		}
+		if n.next[i] == 0 || n.next[i] > last+1 || n.match[i] >= n.next[i] {
+			n.broken("progress of peer %d out of range: match %d, next %d, last %d", n.peers[i], n.match[i], n.next[i], last)
+		}
+	}
+}
+
+// broken panics with a message naming a broken invariant.
+func (n *Node) broken(format string, args ...any) {
+	panic(fmt.Sprintf("raft: invariant broken: node %d: ", n.id) + fmt.Sprintf(format, args...))
+}

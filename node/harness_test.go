@@ -1,0 +1,340 @@
+package node
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+// Test timing, as in the design's standard scenario.
+const (
+	testElectionTimeoutMin = 150 * time.Millisecond
+	testElectionTimeoutMax = 300 * time.Millisecond
+	testHeartbeatInterval  = 50 * time.Millisecond
+)
+
+// tb is the part of testing.TB the harness needs; *rapid.T has it too.
+type tb interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Fatal(args ...any)
+}
+
+// testConfig is the configuration of server id in a cluster of servers 1..size.
+func testConfig(id ID, size int, seed uint64) Config {
+	peers := make([]ID, size)
+	for i := range peers {
+		peers[i] = ID(i + 1)
+	}
+	return Config{
+		ID:                 id,
+		Peers:              peers,
+		ElectionTimeoutMin: testElectionTimeoutMin,
+		ElectionTimeoutMax: testElectionTimeoutMax,
+		HeartbeatInterval:  testHeartbeatInterval,
+		Seed:               seed,
+	}
+}
+
+// mustNew is New for tests.
+func mustNew(t tb, cfg Config, d DurableState) *Node {
+	t.Helper()
+	n, err := New(cfg, d)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return n
+}
+
+// logOf builds a log with the given terms at indexes 1, 2, ...
+func logOf(terms ...Term) []Entry {
+	es := make([]Entry, len(terms))
+	for i, t := range terms {
+		es[i] = Entry{Index: Index(i + 1), Term: t, Data: fmt.Sprintf("e%d", i+1)}
+	}
+	return es
+}
+
+// disk is a host's durable state, written from outputs exactly as a host must.
+type disk struct {
+	hs  HardState
+	log []Entry
+}
+
+// write applies an output's durable part.
+func (d *disk) write(t tb, out *Output) {
+	t.Helper()
+	if out.HardStateChanged {
+		d.hs = out.HardState
+	}
+	if len(out.Entries) > 0 {
+		first := out.Entries[0].Index
+		if first < 1 || first > Index(len(d.log))+1 {
+			t.Fatalf("durable write at %d leaves a gap after %d entries", first, len(d.log))
+		}
+		if k := int(first - 1); k < len(d.log) {
+			// Truncating: cap, so the append below cannot overwrite entries others share.
+			d.log = d.log[:k:k]
+		}
+		d.log = append(d.log, out.Entries...)
+	}
+}
+
+// state is the DurableState a restart would read.
+func (d *disk) state() DurableState {
+	return DurableState{HardState: d.hs, Log: slices.Clone(d.log)}
+}
+
+// cluster wires servers 1..n with a perfect in-memory network: FIFO delivery of every
+// message (unless drop says otherwise), and a fake clock advanced to the earliest wake-up
+// when nothing is in flight.
+type cluster struct {
+	t       tb
+	now     time.Duration
+	nodes   []*Node // nodes[i] is server i+1
+	disks   []disk
+	wakeAt  []time.Duration
+	applied [][]Entry // what each server applied, in order
+	queue   []Message
+	// drop, if set, loses the messages for which it returns true.
+	drop func(m Message) bool
+
+	// Safety checks run after every step (§5.2 Election Safety, §5.4 Leader
+	// Completeness, §5.4.3 State Machine Safety).
+	leaders map[Term]ID // the leader of each term seen
+	ledger  []Entry     // the committed entries, as applied by anyone
+}
+
+// newCluster starts size servers with empty state and gives each its first wake.
+func newCluster(t tb, size int, seed uint64) *cluster {
+	t.Helper()
+	c := &cluster{t: t, disks: make([]disk, size), wakeAt: make([]time.Duration, size),
+		applied: make([][]Entry, size)}
+	for i := range size {
+		c.nodes = append(c.nodes, mustNew(t, testConfig(ID(i+1), size, seed*100+uint64(i)), DurableState{}))
+		c.step(ID(i+1), Input{Kind: InputWake})
+	}
+	return c
+}
+
+// node returns server id.
+func (c *cluster) node(id ID) *Node { return c.nodes[id-1] }
+
+// step feeds one input to server id and carries out its output: durable part, then
+// messages, then applies, checking that applies continue exactly where the last ended.
+func (c *cluster) step(id ID, in Input) Output {
+	c.t.Helper()
+	i := id - 1
+	out := c.nodes[i].Step(c.now, in)
+	c.disks[i].write(c.t, &out)
+	for _, m := range out.Messages {
+		if c.drop == nil || !c.drop(m) {
+			c.queue = append(c.queue, m)
+		}
+	}
+	for _, e := range out.Apply {
+		if want := Index(len(c.applied[i]) + 1); e.Index != want {
+			c.t.Fatalf("server %d applied %v, want index %d", id, e, want)
+		}
+		c.applied[i] = append(c.applied[i], e)
+	}
+	c.wakeAt[i] = out.WakeAt
+	c.checkStep(id, &out)
+	return out
+}
+
+// checkStep checks Election Safety, Leader Completeness and State Machine Safety after
+// server id's step.
+func (c *cluster) checkStep(id ID, out *Output) {
+	c.t.Helper()
+	v := c.node(id).View()
+	if v.Role == Leader {
+		if c.leaders == nil {
+			c.leaders = map[Term]ID{}
+		}
+		l, ok := c.leaders[v.Term]
+		if ok && l != id {
+			c.t.Fatalf("Election Safety: servers %d and %d both lead term %d", l, id, v.Term)
+		}
+		if !ok {
+			c.leaders[v.Term] = id
+			for k, e := range c.ledger {
+				if k >= len(v.Log) || !v.Log[k].SameAs(e) {
+					c.t.Fatalf("Leader Completeness: new leader %d of term %d lacks committed %v", id, v.Term, e)
+				}
+			}
+		}
+	}
+	for _, e := range out.Apply {
+		if k := int(e.Index) - 1; k < len(c.ledger) {
+			if !c.ledger[k].SameAs(e) {
+				c.t.Fatalf("State Machine Safety: server %d applied %v, another applied %v", id, e, c.ledger[k])
+			}
+		} else {
+			c.ledger = append(c.ledger, e)
+		}
+	}
+}
+
+// restart crashes server id and boots it from its disk with a fresh seed.
+func (c *cluster) restart(id ID, seed uint64) {
+	c.t.Helper()
+	i := id - 1
+	c.nodes[i] = mustNew(c.t, testConfig(id, len(c.nodes), seed), c.disks[i].state())
+	c.applied[i] = nil
+	c.step(id, Input{Kind: InputWake})
+}
+
+// deliverAll delivers messages until none are in flight (at most limit).
+func (c *cluster) deliverAll() {
+	c.t.Helper()
+	for k := 0; len(c.queue) > 0; k++ {
+		if k > 100000 {
+			c.t.Fatal("messages never stop")
+		}
+		m := c.queue[0]
+		c.queue = c.queue[1:]
+		c.step(m.To, Input{Kind: InputMessage, Message: m})
+	}
+}
+
+// tick advances the clock to the earliest wake-up and wakes every server due.
+func (c *cluster) tick() {
+	c.t.Helper()
+	next := time.Duration(-1)
+	for _, w := range c.wakeAt {
+		if w > 0 && (next < 0 || w < next) {
+			next = w
+		}
+	}
+	if next < 0 {
+		c.t.Fatal("no server wants a wake-up")
+	}
+	c.now = max(c.now, next)
+	for i, w := range c.wakeAt {
+		if w > 0 && w <= c.now {
+			c.step(ID(i+1), Input{Kind: InputWake})
+		}
+	}
+}
+
+// run alternates delivery and ticks until cond holds, failing after maxTicks ticks.
+func (c *cluster) run(maxTicks int, cond func() bool) {
+	c.t.Helper()
+	for range maxTicks {
+		c.deliverAll()
+		if cond() {
+			return
+		}
+		c.tick()
+	}
+	c.deliverAll()
+	if !cond() {
+		c.t.Fatalf("condition not reached after %d ticks", maxTicks)
+	}
+}
+
+// leader returns the leader with the highest term, or None.
+func (c *cluster) leader() ID {
+	best, term := None, Term(0)
+	for _, n := range c.nodes {
+		if v := n.View(); v.Role == Leader && v.Term >= term {
+			best, term = v.ID, v.Term
+		}
+	}
+	return best
+}
+
+// electLeader runs until some server leads and every server follows it.
+func (c *cluster) electLeader() ID {
+	c.t.Helper()
+	c.run(1000, func() bool {
+		l := c.leader()
+		if l == None {
+			return false
+		}
+		for _, n := range c.nodes {
+			if n.View().Leader != l || n.View().Term != c.node(l).View().Term {
+				return false
+			}
+		}
+		return true
+	})
+	return c.leader()
+}
+
+// timeout makes server id's election timer fire now.
+func (c *cluster) timeout(id ID) Output {
+	c.t.Helper()
+	c.now = max(c.now, c.node(id).electionDeadline)
+	return c.step(id, Input{Kind: InputWake})
+}
+
+// checkLogMatching fails if two servers disagree on an entry both hold at one (index,
+// term), or on anything before it (§5.3), or if applied prefixes differ (§5.4.3).
+func (c *cluster) checkSafety() {
+	c.t.Helper()
+	for i, a := range c.nodes {
+		for _, b := range c.nodes[i+1:] {
+			la, lb := a.View().Log, b.View().Log
+			for k := min(len(la), len(lb)) - 1; k >= 0; k-- {
+				if la[k].Term == lb[k].Term {
+					for j := 0; j <= k; j++ {
+						if !la[j].SameAs(lb[j]) {
+							c.t.Fatalf("Log Matching: servers %d and %d share %v but differ at %v / %v", a.id, b.id, la[k], la[j], lb[j])
+						}
+					}
+					break
+				}
+			}
+		}
+	}
+	for i := range c.applied {
+		for j := range c.applied {
+			k := min(len(c.applied[i]), len(c.applied[j]))
+			for x := 0; x < k; x++ {
+				if !c.applied[i][x].SameAs(c.applied[j][x]) {
+					c.t.Fatalf("State Machine Safety: servers %d and %d applied %v and %v", i+1, j+1, c.applied[i][x], c.applied[j][x])
+				}
+			}
+		}
+	}
+}
+
+// msg is a message to the node under test, for hand-built scenarios.
+func msg(t MsgType, from, to ID, term Term) Message {
+	return Message{Type: t, From: from, To: to, Term: term}
+}
+
+// deliver steps n with message m at time now.
+func deliver(n *Node, now time.Duration, m Message) Output {
+	return n.Step(now, Input{Kind: InputMessage, Message: m})
+}
+
+// only returns the single message of out with type typ, failing otherwise.
+func only(t testing.TB, out Output, typ MsgType) Message {
+	t.Helper()
+	if len(out.Messages) != 1 || out.Messages[0].Type != typ {
+		t.Fatalf("want exactly one %v message, got %v", typ, out.Messages)
+	}
+	return out.Messages[0]
+}
+
+// makeLeader returns server 1 of a cluster of size servers, with durable state d, as the
+// leader of term d.HardState.Term+1, elected by votes from servers 2..majority. The
+// output of the step that made it leader is returned too.
+func makeLeader(t testing.TB, size int, d DurableState) (*Node, Output) {
+	t.Helper()
+	n := mustNew(t, testConfig(1, size, 1), d)
+	n.Step(0, Input{Kind: InputWake})
+	out := n.Step(n.electionDeadline, Input{Kind: InputWake})
+	var last Output
+	for id := ID(2); n.role != Leader; id++ {
+		last = deliver(n, n.electionDeadline, Message{Type: MsgVoteResp, From: id, To: 1, Term: n.term, Success: true})
+	}
+	if size == 1 {
+		last = out
+	}
+	return n, last
+}

@@ -1,0 +1,189 @@
+package node
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Bad input from outside is rejected and counted, never a panic, and changes nothing.
+func TestMalformedInputRejected(t *testing.T) {
+	app := func(prevIndex Index, prevTerm Term, es ...Entry) Message {
+		m := msg(MsgApp, 2, 1, 5)
+		m.PrevLogIndex, m.PrevLogTerm, m.Entries = prevIndex, prevTerm, es
+		return m
+	}
+	e := func(i Index, t Term) Entry { return Entry{Index: i, Term: t} }
+	tests := []struct {
+		name string
+		in   Input
+	}{
+		{"unknown input kind", Input{Kind: 0}},
+		{"unknown input kind 99", Input{Kind: 99}},
+		{"message type 0", Input{Kind: InputMessage, Message: msg(0, 2, 1, 5)}},
+		{"message type too large", Input{Kind: InputMessage, Message: msg(msgTypeLimit, 2, 1, 5)}},
+		{"from unknown peer", Input{Kind: InputMessage, Message: msg(MsgVote, 9, 1, 5)}},
+		{"from None", Input{Kind: InputMessage, Message: msg(MsgVote, None, 1, 5)}},
+		{"from self", Input{Kind: InputMessage, Message: msg(MsgVote, 1, 1, 5)}},
+		{"to another server", Input{Kind: InputMessage, Message: msg(MsgVote, 2, 3, 5)}},
+		{"term 0", Input{Kind: InputMessage, Message: msg(MsgVoteResp, 2, 1, 0)}},
+		{"vote: last term above message term", Input{Kind: InputMessage, Message: Message{Type: MsgVote, From: 2, To: 1, Term: 5, LastLogIndex: 3, LastLogTerm: 6}}},
+		{"vote: last index 0 with a term", Input{Kind: InputMessage, Message: Message{Type: MsgVote, From: 2, To: 1, Term: 5, LastLogTerm: 2}}},
+		{"vote: last term 0 with an index", Input{Kind: InputMessage, Message: Message{Type: MsgVote, From: 2, To: 1, Term: 5, LastLogIndex: 2}}},
+		{"vote with entries", Input{Kind: InputMessage, Message: Message{Type: MsgVote, From: 2, To: 1, Term: 5, Entries: []Entry{e(1, 1)}}}},
+		{"app: prev term above message term", Input{Kind: InputMessage, Message: app(1, 6)}},
+		{"app: prev index 0 with a term", Input{Kind: InputMessage, Message: app(0, 1)}},
+		{"app: entries not from prev+1", Input{Kind: InputMessage, Message: app(1, 1, e(3, 1))}},
+		{"app: entries with a gap", Input{Kind: InputMessage, Message: app(1, 1, e(2, 1), e(4, 1))}},
+		{"app: entries repeated", Input{Kind: InputMessage, Message: app(1, 1, e(2, 1), e(2, 1))}},
+		{"app: entry term above message term", Input{Kind: InputMessage, Message: app(1, 1, e(2, 6))}},
+		{"app: entry term below prev term", Input{Kind: InputMessage, Message: app(1, 3, e(2, 2))}},
+		{"app: entry terms decrease", Input{Kind: InputMessage, Message: app(1, 1, e(2, 3), e(3, 2))}},
+		{"app: entry term 0", Input{Kind: InputMessage, Message: app(0, 0, e(1, 0))}},
+		{"app: entry of unknown kind", Input{Kind: InputMessage, Message: app(0, 0, Entry{Index: 1, Term: 1, Kind: 7})}},
+		{"app: index overflow", Input{Kind: InputMessage, Message: app(^Index(0), 1, e(0, 1))}},
+		{"app resp: rejection without hint", Input{Kind: InputMessage, Message: msg(MsgAppResp, 2, 1, 5)}},
+		{"app resp: conflict term above message term", Input{Kind: InputMessage, Message: Message{Type: MsgAppResp, From: 2, To: 1, Term: 5, ConflictIndex: 1, ConflictTerm: 6}}},
+		{"vote resp with entries", Input{Kind: InputMessage, Message: Message{Type: MsgVoteResp, From: 2, To: 1, Term: 5, Entries: []Entry{e(1, 1)}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, role := range []Role{Follower, Candidate, Leader} {
+				n := nodeInRole(t, role)
+				before := n.View()
+				out := n.Step(time.Millisecond, tt.in)
+				if n.stats.Rejected != 1 {
+					t.Fatalf("%v: Rejected = %d, want 1", role, n.stats.Rejected)
+				}
+				if len(out.Messages) != 0 || len(out.Entries) != 0 || out.HardStateChanged || len(out.Apply) != 0 {
+					t.Fatalf("%v: a rejected input produced %+v", role, out)
+				}
+				if after := n.View(); after.Term != before.Term || after.Role != before.Role || len(after.Log) != len(before.Log) {
+					t.Fatalf("%v: a rejected input changed the node: %+v -> %+v", role, before, after)
+				}
+			}
+		})
+	}
+}
+
+// Messages only a faulty peer could send, detectable with the node's state, are rejected
+// and counted too.
+func TestImpossibleMessagesRejected(t *testing.T) {
+	t.Run("MatchIndex beyond the leader's log", func(t *testing.T) {
+		l, _ := makeLeader(t, 3, DurableState{})
+		deliver(l, 0, Message{Type: MsgAppResp, From: 2, To: 1, Term: l.term, Success: true, MatchIndex: 2})
+		if l.stats.Rejected != 1 || l.match[1] != 0 {
+			t.Fatalf("rejected %d match %d", l.stats.Rejected, l.match[1])
+		}
+	})
+	t.Run("second leader in a term", func(t *testing.T) {
+		n := follower(t, 1, 3, DurableState{HardState: HardState{Term: 2}})
+		deliver(n, 0, msg(MsgApp, 2, 1, 2))
+		out := deliver(n, 0, msg(MsgApp, 3, 1, 2))
+		if n.stats.Rejected != 1 || len(out.Messages) != 0 || n.leader != 2 {
+			t.Fatalf("rejected %d leader %d messages %v", n.stats.Rejected, n.leader, out.Messages)
+		}
+	})
+	t.Run("truncating a committed entry", func(t *testing.T) {
+		n := follower(t, 1, 3, DurableState{HardState: HardState{Term: 2}, Log: logOf(1, 1)})
+		m := msg(MsgApp, 2, 1, 2)
+		m.PrevLogIndex, m.PrevLogTerm, m.LeaderCommit = 2, 1, 2
+		deliver(n, 0, m)
+		if n.commit != 2 {
+			t.Fatalf("commit %d, want 2", n.commit)
+		}
+		m = msg(MsgApp, 2, 1, 2)
+		m.PrevLogIndex, m.PrevLogTerm = 1, 1
+		m.Entries = []Entry{{Index: 2, Term: 2}}
+		out := deliver(n, 0, m)
+		if n.stats.Rejected != 1 || len(out.Entries) != 0 || n.log.entries[1].Term != 1 {
+			t.Fatalf("rejected %d, wrote %v, log %v", n.stats.Rejected, out.Entries, n.log.entries)
+		}
+	})
+	t.Run("proposal to a non-leader is refused, not rejected", func(t *testing.T) {
+		n := follower(t, 1, 3, DurableState{})
+		out := n.Step(0, Input{Kind: InputPropose, Data: "x"})
+		if out.Proposal.Accepted || n.stats.Rejected != 0 || len(out.Entries) != 0 {
+			t.Fatalf("proposal %+v rejected %d", out.Proposal, n.stats.Rejected)
+		}
+	})
+}
+
+// New refuses configurations and durable states that no server could have.
+func TestNewValidates(t *testing.T) {
+	good := testConfig(1, 3, 1)
+	tests := []struct {
+		name string
+		cfg  Config
+		d    DurableState
+		want string // a substring of the error, "" for success
+	}{
+		{"empty", good, DurableState{}, ""},
+		{"with log", good, DurableState{HardState: HardState{Term: 3, Vote: 2}, Log: logOf(1, 1, 3)}, ""},
+		{"bad config", Config{ID: 1}, DurableState{}, "Peers"},
+		{"vote for a stranger", good, DurableState{HardState: HardState{Term: 1, Vote: 7}}, "not a peer"},
+		{"vote in term 0", good, DurableState{HardState: HardState{Vote: 2}}, "term 0"},
+		{"index gap", good, DurableState{HardState: HardState{Term: 1}, Log: []Entry{{Index: 1, Term: 1}, {Index: 3, Term: 1}}}, "index"},
+		{"not from 1", good, DurableState{HardState: HardState{Term: 1}, Log: []Entry{{Index: 2, Term: 1}}}, "index"},
+		{"terms decrease", good, DurableState{HardState: HardState{Term: 3}, Log: logOf(2, 1)}, "term"},
+		{"term 0 entry", good, DurableState{HardState: HardState{Term: 3}, Log: logOf(0)}, "term"},
+		{"entry beyond current term", good, DurableState{HardState: HardState{Term: 1}, Log: logOf(1, 2)}, "current term"},
+		{"unknown kind", good, DurableState{HardState: HardState{Term: 1}, Log: []Entry{{Index: 1, Term: 1, Kind: 9}}}, "kind"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := New(tt.cfg, tt.d)
+			if tt.want == "" {
+				if err != nil || n == nil {
+					t.Fatalf("New: %v", err)
+				}
+				if v := n.View(); v.Role != Follower || v.Term != tt.d.HardState.Term || v.Vote != tt.d.HardState.Vote || len(v.Log) != len(tt.d.Log) {
+					t.Fatalf("view %+v", v)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("New: %v, want an error mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// New copies the durable log: a host that later changes its own slice does not change
+// the node.
+func TestNewCopiesLog(t *testing.T) {
+	d := DurableState{HardState: HardState{Term: 1}, Log: logOf(1, 1)}
+	n := mustNew(t, testConfig(1, 3, 1), d)
+	d.Log[0].Data = "changed"
+	if n.View().Log[0].Data == "changed" {
+		t.Fatal("the node shares the host's log")
+	}
+}
+
+// Peers may be given in any order; View reports them ascending.
+func TestPeersSorted(t *testing.T) {
+	cfg := testConfig(2, 3, 1)
+	cfg.Peers = []ID{3, 1, 2}
+	n := mustNew(t, cfg, DurableState{})
+	if p := n.View().Peers; p[0] != 1 || p[1] != 2 || p[2] != 3 {
+		t.Fatalf("peers %v", p)
+	}
+	if cfg.Peers[0] != 3 {
+		t.Fatal("New modified the caller's Peers")
+	}
+}
+
+// Clone gives an independent node: stepping one does not change the other.
+func TestCloneIndependent(t *testing.T) {
+	l, _ := makeLeader(t, 3, DurableState{})
+	c := l.Clone()
+	l.Step(0, Input{Kind: InputPropose, Data: "a"})
+	c.Step(0, Input{Kind: InputPropose, Data: "b"})
+	if l.log.entries[1].Data != "a" || c.log.entries[1].Data != "b" {
+		t.Fatalf("logs %v / %v", l.log.entries, c.log.entries)
+	}
+	deliver(l, 0, Message{Type: MsgAppResp, From: 2, To: 1, Term: l.term, Success: true, MatchIndex: 2})
+	if c.match[1] != 0 || l.match[1] != 2 {
+		t.Fatalf("match %d / %d", l.match[1], c.match[1])
+	}
+}

@@ -1,0 +1,291 @@
+package node
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// pcgStream is the second PCG seed word: a fixed constant, so that the node's stream is a
+// function of Config.Seed alone.
+const pcgStream = 0x9e3779b97f4a7c15
+
+// Node is one Raft server (Figure 2) as a pure state machine. Change it only through Step.
+//
+// Node holds plain values so that it can be cloned for model checking; use Clone rather
+// than a struct copy, since a copy would share the per-peer slices and the log's spare
+// capacity with the original.
+type Node struct {
+	id    ID
+	peers []ID // the voting configuration, ascending; never modified after New
+	self  int  // position of id in peers
+
+	electionTimeoutMin   time.Duration
+	electionTimeoutMax   time.Duration
+	heartbeatInterval    time.Duration
+	maxEntriesPerMessage int
+
+	rng rand.PCG // election timeouts only; called via pointer so draws advance it
+
+	// Persistent state (Figure 2): term, vote and log.
+	term Term
+	vote ID
+	log  raftLog
+
+	// Volatile state.
+	role    Role
+	leader  ID // the leader of term, or None
+	commit  Index
+	applied Index
+
+	timerArmed       bool
+	electionDeadline time.Duration // follower and candidate
+	heartbeatDue     time.Duration // leader
+
+	// Per-peer state, indexed by position in peers.
+	votes []bool  // candidate: who granted its vote in term (a set, so duplicates count once)
+	next  []Index // leader: nextIndex
+	match []Index // leader: matchIndex; match[self] is the leader's own last index
+
+	// Per-step state, reset by beginStep.
+	stepHardState HardState // term and vote before the step
+	stepCommit    Index     // commit index before the step
+	stepLast      Index     // last log index before the step
+	stepRole      Role      // role before the step
+	written       Index     // lowest log index written during the step, 0 if none
+	msgs          []Message // reused across steps: Output.Messages
+	proposal      Proposal
+
+	stats Stats
+}
+
+// New returns a follower with the term, vote and log of d, commit and applied index 0. It
+// returns an error if cfg is invalid (see Config.Validate) or d is not a state a server
+// could have written: log indexes not consecutive from 1, log terms zero, decreasing or
+// above the hard state's term, an unknown entry kind, or a vote for a server that is not
+// a peer (or a vote in term 0). New copies d.Log; the caller keeps ownership of d.
+//
+// The host must then call Step with an InputWake, which arms the election timer.
+func New(cfg Config, d DurableState) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	peers := slices.Clone(cfg.Peers)
+	slices.Sort(peers)
+	if err := validateDurable(peers, d); err != nil {
+		return nil, err
+	}
+	n := &Node{
+		id:                   cfg.ID,
+		peers:                peers,
+		self:                 slices.Index(peers, cfg.ID),
+		electionTimeoutMin:   cfg.ElectionTimeoutMin,
+		electionTimeoutMax:   cfg.ElectionTimeoutMax,
+		heartbeatInterval:    cfg.HeartbeatInterval,
+		maxEntriesPerMessage: cfg.MaxEntriesPerMessage,
+		term:                 d.HardState.Term,
+		vote:                 d.HardState.Vote,
+		log:                  raftLog{entries: slices.Clone(d.Log)},
+		role:                 Follower,
+		votes:                make([]bool, len(peers)),
+		next:                 make([]Index, len(peers)),
+		match:                make([]Index, len(peers)),
+	}
+	if n.maxEntriesPerMessage == 0 {
+		n.maxEntriesPerMessage = defaultMaxEntriesPerMessage
+	}
+	n.rng.Seed(cfg.Seed, pcgStream)
+	return n, nil
+}
+
+// validateDurable reports the first reason d cannot be a server's durable state.
+func validateDurable(peers []ID, d DurableState) error {
+	hs := d.HardState
+	if hs.Vote != None && !slices.Contains(peers, hs.Vote) {
+		return fmt.Errorf("node: durable state: vote for %d, who is not a peer %v", hs.Vote, peers)
+	}
+	if hs.Term == 0 && hs.Vote != None {
+		return fmt.Errorf("node: durable state: vote for %d in term 0", hs.Vote)
+	}
+	prev := Term(0)
+	for i, e := range d.Log {
+		switch {
+		case e.Index != Index(i+1):
+			return fmt.Errorf("node: durable state: log[%d] has index %d, want %d", i, e.Index, i+1)
+		case e.Term == 0 || e.Term < prev:
+			return fmt.Errorf("node: durable state: entry %v has term %d after term %d", e, e.Term, prev)
+		case e.Term > hs.Term:
+			return fmt.Errorf("node: durable state: entry %v has a term above the current term %d", e, hs.Term)
+		case e.Kind != EntryNormal && e.Kind != EntryNoOp:
+			return fmt.Errorf("node: durable state: entry %v has unknown kind", e)
+		}
+		prev = e.Term
+	}
+	return nil
+}
+
+// Step feeds one input to the node at local clock reading now and returns what the host
+// must do (see Output for the order). It is the only way the node's state changes. Bad
+// input is counted in Stats.Rejected and otherwise ignored; Step panics only when an
+// internal invariant is broken, which is a bug in this package.
+func (n *Node) Step(now time.Duration, in Input) Output {
+	n.beginStep()
+	if !n.timerArmed {
+		n.resetElectionTimer(now)
+	}
+	switch in.Kind {
+	case InputWake:
+		n.handleWake(now)
+	case InputMessage:
+		n.handleMessage(now, in.Message)
+	case InputPropose:
+		n.handlePropose(in.Data)
+	case InputCampaign:
+		if n.role != Leader {
+			n.becomeCandidate(now)
+		}
+	default:
+		n.stats.Rejected++
+	}
+	return n.finishStep()
+}
+
+// View returns a read-only look at the node. It does not allocate; its slices share the
+// node's memory and are valid until the next Step.
+func (n *Node) View() View {
+	last := len(n.log.entries)
+	return View{
+		ID:           n.id,
+		Term:         n.term,
+		Vote:         n.vote,
+		Role:         n.role,
+		Leader:       n.leader,
+		Log:          n.log.entries[:last:last],
+		CommitIndex:  n.commit,
+		AppliedIndex: n.applied,
+		Peers:        n.peers[:len(n.peers):len(n.peers)],
+	}
+}
+
+// Stats returns the node's counters.
+func (n *Node) Stats() Stats { return n.stats }
+
+// Clone returns an independent copy of n: stepping either never affects the other. The
+// log's entries are shared: they are immutable, and the copy's log is capped so that its
+// first append reallocates rather than writing into spare capacity the original will
+// also append into (see raftLog).
+func (n *Node) Clone() *Node {
+	c := *n
+	last := len(n.log.entries)
+	c.log.entries = n.log.entries[:last:last]
+	c.votes = slices.Clone(n.votes)
+	c.next = slices.Clone(n.next)
+	c.match = slices.Clone(n.match)
+	c.msgs = nil
+	return &c
+}
+
+// handleWake acts on whatever timer is due: a leader's heartbeat, or the election timeout
+// of a follower or candidate (§5.2). An early wake does nothing.
+func (n *Node) handleWake(now time.Duration) {
+	if n.role == Leader {
+		if now >= n.heartbeatDue {
+			n.broadcastAppend()
+			n.heartbeatDue = now + n.heartbeatInterval
+		}
+		return
+	}
+	if now >= n.electionDeadline {
+		n.becomeCandidate(now)
+	}
+}
+
+// handleMessage checks m and dispatches it. Any message with a higher term makes the node
+// a follower in that term first (§5.1), whether it is a request or a response.
+func (n *Node) handleMessage(now time.Duration, m Message) {
+	if !n.wellFormed(&m) {
+		n.stats.Rejected++
+		return
+	}
+	if m.Term > n.term {
+		leader := None
+		if m.Type == MsgApp {
+			leader = m.From
+		}
+		n.becomeFollower(now, m.Term, leader)
+	}
+	switch m.Type {
+	case MsgVote:
+		n.handleVote(now, &m)
+	case MsgVoteResp:
+		n.handleVoteResp(now, &m)
+	case MsgApp:
+		n.handleApp(now, &m)
+	case MsgAppResp:
+		n.handleAppResp(&m)
+	}
+}
+
+// peerPos returns the position of id in peers, or -1.
+func (n *Node) peerPos(id ID) int {
+	for i, p := range n.peers {
+		if p == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// send queues m for the host, from this node.
+func (n *Node) send(m Message) {
+	m.From = n.id
+	n.msgs = append(n.msgs, m)
+}
+
+// beginStep resets the per-step state.
+func (n *Node) beginStep() {
+	n.stepHardState = HardState{Term: n.term, Vote: n.vote}
+	n.stepCommit = n.commit
+	n.stepLast = n.log.lastIndex()
+	n.stepRole = n.role
+	n.written = 0
+	clear(n.msgs) // drop references to entries of earlier steps
+	n.msgs = n.msgs[:0]
+	n.proposal = Proposal{}
+}
+
+// noteWritten records that the log was written from index i on during this step.
+func (n *Node) noteWritten(i Index) {
+	if n.written == 0 || i < n.written {
+		n.written = i
+	}
+}
+
+// finishStep builds the step's Output: the durable part, the messages, the entries newly
+// committed (applied exactly once, in order), and the next wake-up.
+func (n *Node) finishStep() Output {
+	n.checkInvariants()
+	out := Output{
+		HardState: HardState{Term: n.term, Vote: n.vote},
+		Proposal:  n.proposal,
+		WakeAt:    n.electionDeadline,
+	}
+	out.HardStateChanged = out.HardState != n.stepHardState
+	if n.written != 0 {
+		// One write from the lowest index touched: a truncation followed by appends, or
+		// several appends, collapse into a single "drop from here, then append".
+		out.Entries = n.log.slice(n.written, n.log.lastIndex()+1)
+	}
+	if len(n.msgs) > 0 {
+		out.Messages = n.msgs
+	}
+	if n.commit > n.applied {
+		out.Apply = n.log.slice(n.applied+1, n.commit+1)
+		n.applied = n.commit
+	}
+	if n.role == Leader {
+		out.WakeAt = n.heartbeatDue
+	}
+	return out
+}

@@ -1,0 +1,206 @@
+package scenarios
+
+import (
+	"fmt"
+	"time"
+
+	"raftsim/node"
+	"raftsim/sim"
+)
+
+// failoverBound is how long a healthy majority may take to elect a new leader after the
+// old one is lost. It allows for several split votes: one election round is at most the
+// 300 ms timeout plus a few 10 ms message delays.
+const failoverBound = 2 * time.Second
+
+func happyPath() Scenario {
+	return Scenario{
+		Name:      "happy-path",
+		Summary:   "5 nodes, reliable network: one leader, every proposal commits and applies everywhere",
+		Questions: "R1, R4",
+		Configure: func(c *sim.Config) {
+			reliable(c)
+			c.Duration = 5 * time.Second
+			c.Load.Start, c.Load.Stop = ms(500), ms(4500)
+		},
+		Script: func(w *sim.World) Assertion {
+			var first node.ID
+			var firstTerm node.Term
+			expectWithin(w, 0, failoverBound, "leader elected", leaderExists,
+				func(*sim.World) string { return "no leader" },
+				func(w *sim.World) { first, firstTerm = w.Leader(), w.View(w.Leader()).Term })
+			return func(w *sim.World, r *sim.Result) error {
+				if l := w.Leader(); l != first || w.View(l).Term != firstTerm {
+					return fmt.Errorf("leadership changed on a reliable network: first node %d in term %d, at the end node %d", first, firstTerm, l)
+				}
+				if r.Counts.ProposalsAccepted < 100 {
+					return fmt.Errorf("only %d proposals accepted, want at least 100", r.Counts.ProposalsAccepted)
+				}
+				if !converged(w) {
+					return fmt.Errorf("not every node committed and applied all %d committed entries:\n%s", len(w.Committed()), w.Describe())
+				}
+				// Every accepted proposal plus the leader's no-op is committed: nothing was lost.
+				if want := r.Counts.ProposalsAccepted + 1; r.Counts.Commits != want {
+					return fmt.Errorf("%d entries committed, want %d (every accepted proposal and the no-op)", r.Counts.Commits, want)
+				}
+				return nil
+			}
+		},
+	}
+}
+
+func leaderCrash() Scenario {
+	return Scenario{
+		Name:      "leader-crash",
+		Summary:   "the leader crashes; a new leader of a higher term is elected in time; the old one returns and steps down",
+		Questions: "E1",
+		Configure: func(c *sim.Config) {
+			c.Duration = 7 * time.Second
+			c.Load.Stop = ms(6000)
+		},
+		Script: func(w *sim.World) Assertion {
+			var old node.ID
+			var oldTerm node.Term
+			var commitsAtCrash int
+			w.At(2*time.Second, "crash the leader", func(w *sim.World) {
+				old = w.Leader()
+				if old == node.None {
+					w.Failf("leader before crash", "no leader at 2s\n%s", w.Describe())
+					return
+				}
+				oldTerm = w.View(old).Term
+				commitsAtCrash = len(w.Committed())
+				w.Note("crashing leader %d of term %d", old, oldTerm)
+				w.Crash(old)
+			})
+			expectWithin(w, 2*time.Second, 2*time.Second+failoverBound, "new leader after crash",
+				func(w *sim.World) bool { l := w.Leader(); return l != node.None && w.View(l).Term > oldTerm },
+				func(w *sim.World) string { return fmt.Sprintf("no leader of a term above %d", oldTerm) }, nil)
+			w.At(4500*time.Millisecond, "restart the old leader", func(w *sim.World) { w.Restart(old) })
+			expectWithin(w, 4500*time.Millisecond, 4500*time.Millisecond+failoverBound, "old leader steps down",
+				func(w *sim.World) bool {
+					v := w.View(old)
+					return v.Role == node.Follower && v.Term > oldTerm && v.Leader != node.None
+				},
+				func(w *sim.World) string { return fmt.Sprintf("node %d has not followed a newer leader", old) }, nil)
+			return func(w *sim.World, r *sim.Result) error {
+				if len(w.Committed()) <= commitsAtCrash {
+					return fmt.Errorf("no entry committed after the crash (%d before, %d at the end)", commitsAtCrash, len(w.Committed()))
+				}
+				if !converged(w) {
+					return fmt.Errorf("the cluster did not converge after the old leader returned:\n%s", w.Describe())
+				}
+				return nil
+			}
+		},
+	}
+}
+
+func minorityPartition() Scenario {
+	return Scenario{
+		Name:      "minority-partition",
+		Summary:   "the leader and one follower are cut off; the majority elects a leader and commits; after healing the minority catches up",
+		Questions: "R2, E5",
+		Configure: func(c *sim.Config) {
+			c.Duration = 8 * time.Second
+			c.Load.Stop = ms(7000)
+		},
+		Script: func(w *sim.World) Assertion {
+			var minority []node.ID
+			var commitsAtCut int
+			w.At(2*time.Second, "cut off the leader and one follower", func(w *sim.World) {
+				l := w.Leader()
+				if l == node.None {
+					w.Failf("leader before partition", "no leader at 2s\n%s", w.Describe())
+					return
+				}
+				other := node.ID(int(l)%w.Nodes() + 1)
+				minority = []node.ID{l, other}
+				commitsAtCut = len(w.Committed())
+				w.Partition(minority)
+			})
+			expectWithin(w, 2*time.Second, 2*time.Second+failoverBound, "majority commits during partition",
+				func(w *sim.World) bool {
+					l := w.Leader()
+					return l != node.None && !contains(minority, l) && len(w.Committed()) > commitsAtCut+10
+				},
+				func(w *sim.World) string {
+					return fmt.Sprintf("majority has not elected a leader and committed 10 entries (ledger %d at cut, %d now)", commitsAtCut, len(w.Committed()))
+				}, nil)
+			w.At(5*time.Second, "heal", func(w *sim.World) { w.Heal() })
+			return func(w *sim.World, r *sim.Result) error {
+				if !converged(w) {
+					return fmt.Errorf("the minority %v did not catch up after healing:\n%s", minority, w.Describe())
+				}
+				return nil
+			}
+		},
+	}
+}
+
+func majorityLoss() Scenario {
+	const down, up = 2 * time.Second, 6 * time.Second
+	return Scenario{
+		Name:      "majority-loss",
+		Summary:   "5 nodes, the leader and 2 more crash: no leader and no commit while they are down, terms keep rising; after restarts the cluster recovers",
+		Questions: "E10",
+		Configure: func(c *sim.Config) {
+			reliable(c)
+			c.Duration = 10 * time.Second
+			c.Load.Stop = ms(9000)
+		},
+		Script: func(w *sim.World) Assertion {
+			var victims []node.ID
+			var commits int
+			var term node.Term
+			w.At(down, "crash the leader and two followers", func(w *sim.World) {
+				l := w.Leader()
+				if l == node.None {
+					w.Failf("leader before crash", "no leader at %v\n%s", down, w.Describe())
+					return
+				}
+				victims = []node.ID{l, node.ID(int(l)%5 + 1), node.ID((int(l)+1)%5 + 1)}
+				for _, id := range victims {
+					w.Crash(id)
+				}
+			})
+			// In-flight messages may still finish a commit for a few milliseconds.
+			w.At(down+ms(500), "record commits and term", func(w *sim.World) {
+				commits, term = len(w.Committed()), w.MaxTerm()
+			})
+			holdDuring(w, down+ms(500), up, "no leader and no commit without a majority",
+				func(w *sim.World) bool { return !leaderExists(w) && len(w.Committed()) == commits },
+				func(w *sim.World) string {
+					return fmt.Sprintf("leader %d, ledger %d (was %d)", w.Leader(), len(w.Committed()), commits)
+				})
+			w.At(up-ms(1), "terms kept rising", func(w *sim.World) {
+				if w.MaxTerm() <= term+1 {
+					w.Failf("terms keep rising", "max term %d at %v, %d at %v: the survivors should keep campaigning", term, down+ms(500), w.MaxTerm(), w.Now())
+				}
+			})
+			w.At(up, "restart the crashed nodes", func(w *sim.World) {
+				for _, id := range victims {
+					w.Restart(id)
+				}
+			})
+			expectWithin(w, up, up+failoverBound, "recovery after restarts",
+				func(w *sim.World) bool { return leaderExists(w) && len(w.Committed()) > commits },
+				func(w *sim.World) string { return "no leader committing after the restarts" }, nil)
+			return func(w *sim.World, r *sim.Result) error {
+				if !converged(w) {
+					return fmt.Errorf("the cluster did not converge after recovery:\n%s", w.Describe())
+				}
+				return nil
+			}
+		},
+	}
+}
+
+func contains(ids []node.ID, id node.ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}

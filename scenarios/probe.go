@@ -1,0 +1,77 @@
+package scenarios
+
+import (
+	"time"
+
+	"raftsim/node"
+	"raftsim/sim"
+)
+
+// pollEvery is how often probes look at the cluster. Probes are simulator actions, so they
+// cost events; 10 ms is well below every timeout the scenarios use.
+const pollEvery = 10 * time.Millisecond
+
+// expectWithin fails the run with check name unless cond holds at some poll in
+// [start, deadline]. onMet (optional) runs once, at the first poll where cond holds.
+func expectWithin(w *sim.World, start, deadline time.Duration, name string,
+	cond func(w *sim.World) bool, describe func(w *sim.World) string, onMet func(w *sim.World)) {
+	var poll func(w *sim.World)
+	poll = func(w *sim.World) {
+		if cond(w) {
+			if onMet != nil {
+				onMet(w)
+			}
+			return
+		}
+		if w.Now() >= deadline {
+			w.Failf(name, "not met by %v: %s\n%s", deadline, describe(w), w.Describe())
+			return
+		}
+		w.At(w.Now()+pollEvery, name, poll)
+	}
+	w.At(start, name, poll)
+}
+
+// holdDuring fails the run with check name if cond is false at any poll in [start, end].
+func holdDuring(w *sim.World, start, end time.Duration, name string,
+	cond func(w *sim.World) bool, describe func(w *sim.World) string) {
+	var poll func(w *sim.World)
+	poll = func(w *sim.World) {
+		if !cond(w) {
+			w.Failf(name, "broken at %v: %s\n%s", w.Now(), describe(w), w.Describe())
+			return
+		}
+		if w.Now()+pollEvery <= end {
+			w.At(w.Now()+pollEvery, name, poll)
+		}
+	}
+	w.At(start, name, poll)
+}
+
+// reliable makes the network lossless and free of duplicates and long delays, keeping
+// the standard 1-10 ms delay (which still reorders).
+func reliable(c *sim.Config) {
+	c.Net.LossProbability = 0
+	c.Net.DuplicateProbability = 0
+	c.Net.TailProbability = 0
+	c.Net.ReorderProbability = 0
+}
+
+// converged reports whether every live node has committed and applied every entry of the
+// ledger, and holds it in its log.
+func converged(w *sim.World) bool {
+	ledger := w.Committed()
+	for id := node.ID(1); int(id) <= w.Nodes(); id++ {
+		if !w.Up(id) {
+			continue
+		}
+		v := w.View(id)
+		if int(v.CommitIndex) != len(ledger) || v.AppliedIndex != v.CommitIndex {
+			return false
+		}
+	}
+	return len(ledger) > 0
+}
+
+// leaderExists reports whether some live node is leader.
+func leaderExists(w *sim.World) bool { return w.Leader() != node.None }

@@ -1,0 +1,248 @@
+package check
+
+import (
+	"slices"
+	"time"
+
+	"raftsim/node"
+)
+
+// checkMonotonic checks that a live node's term, commit index and applied index never go
+// backwards (Figure 2: currentTerm only grows; commitIndex and lastApplied "increase
+// monotonically"). The record starts afresh at a restart, since a crash loses volatile state
+// and even a term that was not yet durable.
+func checkMonotonic(now time.Duration, id node.ID, ns *nodeState, v *node.View) *Violation {
+	switch {
+	case v.Term < ns.term:
+		return violation(MonotonicIndexes, now, v.Term, 0, ids(id),
+			"term went back from %d to %d", ns.term, v.Term)
+	case v.CommitIndex < ns.commit:
+		return violation(MonotonicIndexes, now, v.Term, v.CommitIndex, ids(id),
+			"commit index went back from %d to %d", ns.commit, v.CommitIndex)
+	case v.AppliedIndex < ns.appliedIndex:
+		return violation(MonotonicIndexes, now, v.Term, v.AppliedIndex, ids(id),
+			"applied index went back from %d to %d", ns.appliedIndex, v.AppliedIndex)
+	}
+	return nil
+}
+
+// checkCurrentTermCommit checks the commit rule of §5.4.2 (Figure 8): a leader counts
+// replicas only of entries of its current term, so whenever a leader's commit index
+// advances, the entry at the new commit index has the leader's term. Committing an entry
+// of an earlier term by counting its replicas is exactly what Figure 8 shows to be unsafe.
+func checkCurrentTermCommit(now time.Duration, id node.ID, ns *nodeState, v *node.View) *Violation {
+	if v.Role != node.Leader || v.CommitIndex <= ns.commit || v.CommitIndex > v.LastIndex() {
+		return nil // a commit index past the log is Commit Agreement's to report
+	}
+	if t := v.Log[v.CommitIndex-1].Term; t != v.Term {
+		return violation(CurrentTermCommit, now, v.Term, v.CommitIndex, ids(id),
+			"leader of term %d advanced its commit index to %d, an entry of term %d", v.Term, v.CommitIndex, t)
+	}
+	return nil
+}
+
+// checkCommit checks Commit Agreement (§5.4) as node id's commit index advances, and grows
+// the ledger: each entry in (old, new] of the node's log must equal the ledger's entry at
+// its index, or, past the end of the ledger, is appended to it. The ledger remembers the
+// committing node's term, which is the term the entry was committed in: the leader that
+// commits an entry is always the first node seen committing it. When the ledger grows,
+// Leader Completeness is checked for the new entries.
+func (c *Checker) checkCommit(now time.Duration, id node.ID, ns *nodeState, v *node.View) *Violation {
+	if v.CommitIndex <= ns.commit {
+		return nil
+	}
+	if v.CommitIndex > v.LastIndex() {
+		return violation(CommitAgreement, now, v.Term, v.CommitIndex, ids(id),
+			"commit index %d is past the last log index %d", v.CommitIndex, v.LastIndex())
+	}
+	grewFrom := len(c.committed)
+	for i := ns.commit + 1; i <= v.CommitIndex; i++ {
+		e := v.Log[i-1]
+		if int(i) > len(c.committed) { // ns.commit <= len(c.committed), so i is the next index
+			c.committed = append(c.committed, e)
+			c.meta = append(c.meta, commitMeta{term: v.Term, by: id})
+			continue
+		}
+		if was := c.committed[i-1]; !e.SameAs(was) {
+			by := c.meta[i-1].by
+			return violation(CommitAgreement, now, v.Term, i, ids(by, id),
+				"node %d committed %v at index %d, node %d commits %v", by, was, i, id, e)
+		}
+	}
+	ns.commit = v.CommitIndex
+	if len(c.committed) > grewFrom {
+		return c.checkCompletenessOnGrowth(now, grewFrom)
+	}
+	return nil
+}
+
+// checkRewriteCommitted checks Commit Agreement (§5.4) for a write by node id whose commit
+// index was commit: an entry the node committed may be written again (some implementations
+// rewrite a suffix they already hold) but only as itself.
+func (c *Checker) checkRewriteCommitted(now time.Duration, id node.ID, commit node.Index, w []node.Entry) *Violation {
+	for k := range w {
+		e := &w[k]
+		if e.Index > commit {
+			return nil
+		}
+		if was := c.committed[e.Index-1]; !e.SameAs(was) {
+			return violation(CommitAgreement, now, e.Term, e.Index, ids(id),
+				"node overwrote its committed entry %v with %v", was, *e)
+		}
+	}
+	return nil
+}
+
+// checkElectionSafety checks Election Safety (§5.2): node id is seen as leader of term, and
+// no other node may have been. It records the leader of a term the first time one is seen
+// and reports whether this was that first time.
+func (c *Checker) checkElectionSafety(now time.Duration, id node.ID, term node.Term) (bool, *Violation) {
+	k, found := slices.BinarySearchFunc(c.leaders, term, func(r LeaderRecord, t node.Term) int {
+		switch {
+		case r.Term < t:
+			return -1
+		case r.Term > t:
+			return 1
+		}
+		return 0
+	})
+	if !found {
+		c.leaders = slices.Insert(c.leaders, k, LeaderRecord{Term: term, ID: id, Time: now})
+		return true, nil
+	}
+	r := c.leaders[k]
+	if r.ID == id {
+		return false, nil
+	}
+	a, b := min(r.ID, id), max(r.ID, id)
+	return false, violation(ElectionSafety, now, term, 0, ids(a, b),
+		"both leaders (node %d since %v, node %d now)", r.ID, r.Time, id)
+}
+
+// takeOffice handles node id seen as leader of v.Term: Election Safety, and, the first time
+// a leader of that term is seen, Leader Completeness against the whole ledger, once.
+func (c *Checker) takeOffice(now time.Duration, id node.ID, ns *nodeState, v *node.View) *Violation {
+	first, x := c.checkElectionSafety(now, id, v.Term)
+	if x != nil {
+		return x
+	}
+	ns.officeTerm = v.Term
+	if !first {
+		return nil
+	}
+	return c.checkLeaderCompleteness(now, id, v.Term, v.Log, 0)
+}
+
+// checkCompletenessOnGrowth checks Leader Completeness for the ledger entries from index
+// from+1 on, newly committed, against every live leader.
+func (c *Checker) checkCompletenessOnGrowth(now time.Duration, from int) *Violation {
+	for j := 1; j < len(c.nodes); j++ {
+		ns := &c.nodes[j]
+		if !ns.live || ns.role != node.Leader {
+			continue
+		}
+		if x := c.checkLeaderCompleteness(now, node.ID(j), ns.term, ns.log, from); x != nil {
+			return x
+		}
+	}
+	return nil
+}
+
+// checkLeaderCompleteness checks Leader Completeness (§5.4): the log of node id, leader of
+// term, holds every ledger entry from index from+1 on that was committed in an earlier term.
+//
+// "Committed in a term" is the term of the first node seen committing the entry. It is not
+// the entry's own term: an entry of term 2 may be committed in term 4 while a stale leader
+// of term 3 that lacks it still runs (Figure 8), and that leader breaks nothing.
+func (c *Checker) checkLeaderCompleteness(now time.Duration, id node.ID, term node.Term, log []node.Entry, from int) *Violation {
+	for k := from; k < len(c.committed); k++ {
+		m := &c.meta[k]
+		if m.term >= term {
+			continue
+		}
+		if k < len(log) && log[k].SameAs(c.committed[k]) {
+			continue
+		}
+		holds := "nothing"
+		if k < len(log) {
+			holds = log[k].String()
+		}
+		return violation(LeaderCompleteness, now, term, node.Index(k+1), ids(id, m.by),
+			"leader of term %d holds %s where %v was committed in term %d (by node %d)",
+			term, holds, c.committed[k], m.term, m.by)
+	}
+	return nil
+}
+
+// checkApply checks State Machine Safety (§5.4.3) for the entries node id applied in one
+// step: a node applies only committed entries (applied index at most commit index), in
+// index order, each index once per lifetime, and each equal to the ledger's entry there, so
+// that no two nodes apply different entries at one index. Since every applied entry must
+// equal the committed one, the committed ledger doubles as the applied ledger; it only
+// notes who applied each index first, to name that node in a report.
+func (c *Checker) checkApply(now time.Duration, id node.ID, ns *nodeState, apply []node.Entry, v *node.View) *Violation {
+	if v.AppliedIndex > v.CommitIndex {
+		return violation(StateMachineSafety, now, v.Term, v.AppliedIndex, ids(id),
+			"applied index %d is above commit index %d", v.AppliedIndex, v.CommitIndex)
+	}
+	for k := range apply {
+		e := &apply[k]
+		if e.Index != ns.applied+1 {
+			return violation(StateMachineSafety, now, v.Term, e.Index, ids(id),
+				"applied %v but the next index to apply was %d (out of order, a gap, or twice)", *e, ns.applied+1)
+		}
+		if e.Index > v.CommitIndex {
+			return violation(StateMachineSafety, now, v.Term, e.Index, ids(id),
+				"applied %v beyond commit index %d", *e, v.CommitIndex)
+		}
+		m := &c.meta[e.Index-1] // the ledger covers v.CommitIndex: checkCommit ran first
+		if was := c.committed[e.Index-1]; !e.SameAs(was) {
+			if m.appliedBy != node.None {
+				return violation(StateMachineSafety, now, v.Term, e.Index, ids(m.appliedBy, id),
+					"node %d applied %v, node %d applies %v", m.appliedBy, was, id, *e)
+			}
+			return violation(StateMachineSafety, now, v.Term, e.Index, ids(m.by, id),
+				"node %d applies %v where node %d committed %v", id, *e, m.by, was)
+		}
+		if m.appliedBy == node.None {
+			m.appliedBy = id
+		}
+		ns.applied = e.Index
+	}
+	ns.appliedIndex = v.AppliedIndex
+	return nil
+}
+
+// checkVotes checks One vote per term (§5.2): node id never grants its vote to two
+// candidates in one term. The record, which survives crashes, holds each granted vote
+// response the node sent and the vote in its view (a candidate's vote for itself counts).
+func (c *Checker) checkVotes(now time.Duration, id node.ID, ns *nodeState, msgs []node.Message, v *node.View) *Violation {
+	for k := range msgs {
+		m := &msgs[k]
+		if m.Type == node.MsgVoteResp && m.Success {
+			if x := c.recordVote(now, id, m.Term, m.To); x != nil {
+				return x
+			}
+		}
+	}
+	if v.Vote == node.None || (v.Term == ns.voteTerm && v.Vote == ns.vote) {
+		return nil
+	}
+	ns.voteTerm, ns.vote = v.Term, v.Vote
+	return c.recordVote(now, id, v.Term, v.Vote)
+}
+
+// recordVote records that voter voted for cand in term, and reports a second candidate.
+func (c *Checker) recordVote(now time.Duration, voter node.ID, term node.Term, cand node.ID) *Violation {
+	key := voteKey{voter: voter, term: term}
+	was, ok := c.votes[key]
+	if !ok {
+		c.votes[key] = cand
+		return nil
+	}
+	if was == cand {
+		return nil
+	}
+	return violation(OneVotePerTerm, now, term, 0, ids(voter, was, cand),
+		"node %d voted for node %d and for node %d in term %d", voter, was, cand, term)
+}

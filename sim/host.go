@@ -1,0 +1,249 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"raftsim/node"
+)
+
+// host is one simulated machine: a server, its disk and its clock.
+type host struct {
+	id  node.ID
+	srv Server // nil while crashed
+	up  bool
+	// life counts the host's boots; wake events of an earlier life are ignored, and each
+	// life's election timer draws from its own stream.
+	life uint64
+	disk disk
+
+	// Wake-up bookkeeping: at most one live wake event per host. wakeWant is the virtual
+	// time the server last asked for (0: none); wakeAt the time of the live wake event
+	// (0: none); wakeGen identifies the live event, so that superseded ones are discarded.
+	wakeWant time.Duration
+	wakeAt   time.Duration
+	wakeGen  uint64
+
+	// lastView is the view after the host's latest step (kept across a crash, for the
+	// final cross-check and for scenarios asking about a crashed node's disk state).
+	lastView node.View
+	lastRole node.Role
+	lastTerm node.Term
+	applied  uint64
+}
+
+// disk is a host's simulated stable storage. Writes are synchronous: what a step reported
+// as durable survives a crash.
+type disk struct {
+	hardState node.HardState
+	// log shares entries with the server and with in-flight messages; entries are
+	// immutable, and writes never store into an existing slot (see write).
+	log []node.Entry
+}
+
+// write applies one output's durable part.
+func (d *disk) write(out *node.Output) {
+	if out.HardStateChanged {
+		d.hardState = out.HardState
+	}
+	if len(out.Entries) == 0 {
+		return
+	}
+	first := out.Entries[0].Index
+	if first < 1 || first > node.Index(len(d.log))+1 {
+		panic(fmt.Sprintf("sim: invariant broken: durable write at index %d leaves a gap after disk log of length %d", first, len(d.log)))
+	}
+	keep := d.log
+	if first-1 < node.Index(len(d.log)) {
+		// A truncation: cut with a full slice expression so that the append below copies
+		// rather than overwriting entries that older messages or the server still share.
+		keep = d.log[:first-1 : first-1]
+	}
+	d.log = append(keep, out.Entries...)
+}
+
+// state is the durable state a restarted server is rebuilt from.
+func (d *disk) state() node.DurableState {
+	return node.DurableState{HardState: d.hardState, Log: d.log[:len(d.log):len(d.log)]}
+}
+
+func (h *host) rejected() uint64 {
+	if s, ok := h.srv.(interface{ Stats() node.Stats }); ok {
+		return s.Stats().Rejected
+	}
+	return 0
+}
+
+// boot starts a new life of h from its disk.
+func (w *World) boot(h *host) error {
+	h.life++
+	seed := deriveSeed(w.cfg.Seed, streamNodeTimer, uint64(h.id), h.life)
+	srv, err := w.cfg.NewServer(w.cfg.nodeConfig(h.id, seed), h.disk.state())
+	if err != nil {
+		return fmt.Errorf("sim: booting node %d: %w", h.id, err)
+	}
+	h.srv, h.up = srv, true
+	h.wakeWant, h.wakeAt = 0, 0
+	h.applied = 0
+	v := srv.View()
+	h.lastView, h.lastRole, h.lastTerm = v, v.Role, v.Term
+	if h.life > 1 {
+		if viol := w.check.Restart(w.now, h.id, &v); viol != nil {
+			w.failWith(viol)
+			return nil
+		}
+	}
+	w.step(h, node.Input{Kind: node.InputWake})
+	return nil
+}
+
+// step feeds one input to h's server and carries out the output: durable part first,
+// then messages, then applies; then the checks.
+func (w *World) step(h *host, in node.Input) node.Output {
+	out := h.srv.Step(w.local(h), in)
+	h.disk.write(&out)
+	v := h.srv.View()
+	h.lastView = v
+	w.checkDurable(h, &v)
+	if viol := w.check.Step(w.now, h.id, &out, &v); viol != nil {
+		w.failWith(viol)
+	}
+	w.hash.word(uint64(len(out.Messages))<<32 | uint64(len(out.Apply)))
+	w.hash.word(uint64(v.Term)<<8 | uint64(v.Role))
+	w.hash.word(uint64(v.CommitIndex))
+	for i := range out.Messages {
+		w.send(h, &out.Messages[i])
+	}
+	h.applied += uint64(len(out.Apply))
+	w.counts.Applied += uint64(len(out.Apply))
+	w.observeRole(h, &v)
+	if w.cfg.Trace != nil {
+		w.traceStep(h, &out, &v)
+	}
+	w.scheduleWake(h, out.WakeAt)
+	return out
+}
+
+// checkDurable is the persistence check: after every step the server's term, vote and log
+// must equal what is on its disk, otherwise a crash now would lose state the server has
+// already acted on ("persist before send", Figure 2).
+func (w *World) checkDurable(h *host, v *node.View) {
+	hs := h.disk.hardState
+	if hs.Term != v.Term || hs.Vote != v.Vote {
+		w.fail(&Failure{Check: "Durable State", Rule: "Figure 2", Time: w.now, Nodes: []node.ID{h.id}, Term: v.Term,
+			Detail: fmt.Sprintf("server has term %d vote %d but its disk has term %d vote %d", v.Term, v.Vote, hs.Term, hs.Vote)})
+		return
+	}
+	n := len(h.disk.log)
+	if n != len(v.Log) || (n > 0 && !h.disk.log[n-1].SameAs(v.Log[n-1])) {
+		w.fail(&Failure{Check: "Durable State", Rule: "Figure 2", Time: w.now, Nodes: []node.ID{h.id}, Term: v.Term,
+			Detail: fmt.Sprintf("server log has last index %d but its disk log has %d (or their last entries differ)", len(v.Log), n)})
+	}
+}
+
+// observeRole counts elections and leaders and records new leaders on the timeline.
+func (w *World) observeRole(h *host, v *node.View) {
+	if v.Role == h.lastRole && v.Term == h.lastTerm {
+		return
+	}
+	if v.Role == node.Candidate && (h.lastRole != node.Candidate || v.Term != h.lastTerm) {
+		w.counts.Elections++
+	}
+	if v.Role == node.Leader {
+		w.counts.Leaders++
+		w.note(HappenLeader, h.id, v.Term, fmt.Sprintf("node %d became leader of term %d", h.id, v.Term))
+	}
+	h.lastRole, h.lastTerm = v.Role, v.Term
+}
+
+// local is h's local clock reading. Clocks are perfect for now; clock faults will map
+// virtual time to each host's local time here (and back in scheduleWake).
+func (w *World) local(h *host) time.Duration { return w.now }
+
+// scheduleWake keeps one live wake event for h at the time its server asked for.
+func (w *World) scheduleWake(h *host, wantLocal time.Duration) {
+	h.wakeWant = wantLocal
+	if wantLocal == 0 {
+		return
+	}
+	if wantLocal < w.now {
+		wantLocal = w.now
+	}
+	if h.wakeAt != 0 && h.wakeAt <= wantLocal {
+		return // the live event fires first; wake() re-arms for the later time
+	}
+	h.wakeGen++
+	h.wakeAt = wantLocal
+	w.queue.push(event{at: wantLocal, kind: evWake, node: int32(h.id), arg: h.wakeGen<<16 | h.life&0xffff})
+}
+
+func (w *World) wake(e event) {
+	h := w.hosts[e.node-1]
+	if !h.up || e.arg != h.wakeGen<<16|h.life&0xffff {
+		return // superseded or from an earlier life: not an event
+	}
+	h.wakeAt = 0
+	if h.wakeWant == 0 {
+		return
+	}
+	if h.wakeWant > w.now {
+		w.scheduleWake(h, h.wakeWant) // the server moved its wake-up later
+		return
+	}
+	w.countEvent(evWake, h.id, 0, 0)
+	w.tracef(h.id, "wake")
+	w.step(h, node.Input{Kind: node.InputWake})
+}
+
+// send hands one message to the network and schedules its copies.
+func (w *World) send(h *host, m *node.Message) {
+	w.counts.MessagesSent++
+	delays, copies := w.net.Send(int(m.From), int(m.To))
+	if copies == 0 {
+		w.counts.MessagesDropped++
+		return
+	}
+	for c := 0; c < copies; c++ {
+		slot := w.store(m)
+		w.queue.push(event{at: w.now + delays[c], kind: evDeliver, node: int32(m.To), arg: uint64(slot)})
+	}
+}
+
+func (w *World) store(m *node.Message) uint32 {
+	if n := len(w.free); n > 0 {
+		slot := w.free[n-1]
+		w.free = w.free[:n-1]
+		w.slab[slot] = *m
+		return slot
+	}
+	w.slab = append(w.slab, *m)
+	return uint32(len(w.slab) - 1)
+}
+
+func (w *World) deliver(e event) {
+	m := w.slab[e.arg]
+	w.slab[e.arg] = node.Message{} // drop the entries reference so the slab holds no memory
+	w.free = append(w.free, uint32(e.arg))
+	h := w.hosts[e.node-1]
+	w.countEvent(evDeliver, h.id, uint64(m.Type)<<48|uint64(m.From)<<32|uint64(m.Term),
+		uint64(m.PrevLogIndex)<<32^uint64(m.MatchIndex)<<16^uint64(len(m.Entries)))
+	if !h.up || !w.net.Arrive(int(m.From), int(m.To)) {
+		w.counts.MessagesDropped++
+		if w.cfg.Trace != nil {
+			w.tracef(h.id, "drop %v (%s)", m, w.dropReason(h))
+		}
+		return
+	}
+	w.counts.MessagesDelivered++
+	if w.cfg.Trace != nil {
+		w.tracef(h.id, "recv %v", m)
+	}
+	w.step(h, node.Input{Kind: node.InputMessage, Message: m})
+}
+
+func (w *World) dropReason(h *host) string {
+	if !h.up {
+		return "node down"
+	}
+	return "partition"
+}

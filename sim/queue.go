@@ -1,0 +1,98 @@
+package sim
+
+import "time"
+
+// eventKind says what an event does when it is processed.
+type eventKind uint8
+
+const (
+	evDeliver eventKind = iota + 1 // a message copy reaches its destination
+	evWake                         // a node's requested wake-up time
+	evAction                       // a scheduled scenario action (fault, probe, proposal)
+	evPropose                      // the workload proposes its next command
+)
+
+func (k eventKind) String() string {
+	switch k {
+	case evDeliver:
+		return "deliver"
+	case evWake:
+		return "wake"
+	case evAction:
+		return "action"
+	case evPropose:
+		return "propose"
+	}
+	return "event?"
+}
+
+// event is one entry of the event queue. It is kept small (no message inside: messages
+// live in the world's slab and the event holds their slot) because the heap moves events
+// around on every push and pop.
+type event struct {
+	at   time.Duration
+	seq  uint64 // insertion order: equal times come out first-in first-out
+	kind eventKind
+	node int32  // the host the event is for (0 for world events)
+	arg  uint64 // deliver: message slot; wake: the host's wake generation; action: action index
+}
+
+// before orders events by (virtual time, insertion sequence), so the order never depends
+// on the heap's internals.
+func (e *event) before(o *event) bool {
+	if e.at != o.at {
+		return e.at < o.at
+	}
+	return e.seq < o.seq
+}
+
+// eventQueue is a binary min-heap of events. It is written out by hand rather than with
+// container/heap so that pushes and pops do not box events in interfaces.
+type eventQueue struct {
+	items []event
+	seq   uint64
+}
+
+func (q *eventQueue) len() int { return len(q.items) }
+
+func (q *eventQueue) push(e event) {
+	q.seq++
+	e.seq = q.seq
+	q.items = append(q.items, e)
+	i := len(q.items) - 1
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !q.items[i].before(&q.items[parent]) {
+			break
+		}
+		q.items[i], q.items[parent] = q.items[parent], q.items[i]
+		i = parent
+	}
+}
+
+// peek returns the earliest event; the queue must not be empty.
+func (q *eventQueue) peek() *event { return &q.items[0] }
+
+func (q *eventQueue) pop() event {
+	top := q.items[0]
+	last := len(q.items) - 1
+	q.items[0] = q.items[last]
+	q.items = q.items[:last]
+	i := 0
+	for {
+		left := 2*i + 1
+		if left >= last {
+			break
+		}
+		child := left
+		if right := left + 1; right < last && q.items[right].before(&q.items[left]) {
+			child = right
+		}
+		if !q.items[child].before(&q.items[i]) {
+			break
+		}
+		q.items[i], q.items[child] = q.items[child], q.items[i]
+		i = child
+	}
+	return top
+}

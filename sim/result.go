@@ -1,0 +1,88 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"raftsim/node"
+)
+
+// Result is what a run produced.
+type Result struct {
+	Scenario    string
+	Seed        uint64
+	TraceHash   uint64
+	VirtualTime time.Duration // virtual time reached (the deadline, or the failing event)
+	Counts      Counts
+	// Failure is the first broken check, or nil if every check held.
+	Failure *Failure
+	// Timeline holds the run's notable happenings in order (leaders taking office, faults),
+	// for the story of a run; at most timelineMax are kept, the rest only counted.
+	Timeline        []Happening
+	TimelineDropped int
+}
+
+// Counts are the run's totals.
+type Counts struct {
+	Events            uint64 // processed events (each touches the trace hash)
+	MessagesSent      uint64 // messages handed to the network by nodes
+	MessagesDelivered uint64 // copies that reached a live node
+	MessagesDropped   uint64 // copies lost, cut by a partition, or arriving at a crashed node
+	Elections         uint64 // times a node became candidate
+	Leaders           uint64 // times a node took office as leader
+	Commits           uint64 // entries in the committed ledger at the end
+	Applied           uint64 // entries applied, summed over nodes and lives
+	Proposals         uint64 // commands proposed by the workload or the scenario
+	ProposalsAccepted uint64 // of which a leader appended
+	Crashes           uint64
+	Restarts          uint64
+	Rejected          uint64 // inputs nodes refused as malformed (should stay 0 here)
+}
+
+// Failure describes the first check that failed.
+type Failure struct {
+	Check  string        // the check's name, e.g. "Election Safety", or "panic"
+	Rule   string        // the paper section, if any
+	Time   time.Duration // virtual time of the failing event
+	Nodes  []node.ID
+	Term   node.Term
+	Detail string
+}
+
+func (f *Failure) Error() string {
+	rule := ""
+	if f.Rule != "" {
+		rule = " (" + f.Rule + ")"
+	}
+	where := ""
+	if len(f.Nodes) > 0 {
+		where = fmt.Sprintf(", node(s) %v", f.Nodes)
+	}
+	if f.Term != 0 {
+		where += fmt.Sprintf(", term %d", f.Term)
+	}
+	return fmt.Sprintf("%s%s failed at %v%s: %s", f.Check, rule, f.Time, where, f.Detail)
+}
+
+// HappeningKind classifies a timeline entry.
+type HappeningKind uint8
+
+// Timeline entry kinds.
+const (
+	HappenLeader    HappeningKind = iota + 1 // a node took office
+	HappenCrash                              // a node crashed
+	HappenRestart                            // a node restarted from its disk
+	HappenNetwork                            // a partition began or healed, or faults changed
+	HappenNote                               // a scenario's own note
+)
+
+// Happening is one entry of a run's timeline.
+type Happening struct {
+	Time time.Duration
+	Kind HappeningKind
+	Node node.ID
+	Term node.Term
+	Text string
+}
+
+const timelineMax = 10_000

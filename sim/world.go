@@ -1,0 +1,252 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime/debug"
+	"time"
+
+	"raftsim/netsim"
+	"raftsim/node"
+	"raftsim/sim/check"
+)
+
+// Server is what the simulator needs of a Raft implementation. The raftsim node satisfies
+// it; another implementation is driven through an adapter that does.
+//
+// Step must be deterministic: its output may depend only on the server's state, now and
+// in. View must not change the server's state.
+type Server interface {
+	Step(now time.Duration, in node.Input) node.Output
+	View() node.View
+}
+
+// World is one simulated cluster and everything around it. It is not safe for concurrent
+// use: a run belongs to one goroutine.
+type World struct {
+	cfg   Config
+	now   time.Duration
+	queue eventQueue
+	hosts []*host // hosts[i] is node i+1
+	net   *netsim.Network
+	check *check.Checker
+
+	// slab holds in-flight messages; free lists its reusable slots. Events refer to slots,
+	// so the heap moves 40-byte events instead of whole messages.
+	slab []node.Message
+	free []uint32
+
+	actions []action
+	load    workload
+	faults  *rand.Rand // the fault schedule's stream, for scenarios' random faults
+	random  *rand.Rand // the scenario's own stream
+
+	hash    traceHash
+	counts  Counts
+	failure *Failure
+	stopped bool
+
+	timeline        []Happening
+	timelineDropped int
+}
+
+// action is a scheduled scenario step.
+type action struct {
+	label string
+	fn    func(w *World)
+}
+
+// New builds a world from cfg. It returns an error for an invalid configuration.
+func New(cfg Config) (*World, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.NewServer == nil {
+		cfg.NewServer = newRaftsimNode
+	}
+	net, err := netsim.New(cfg.Net, cfg.Nodes, deriveSeed(cfg.Seed, streamNetwork, 0, 0))
+	if err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	w := &World{
+		cfg:    cfg,
+		net:    net,
+		check:  check.New(cfg.Nodes),
+		hash:   fnvOffset,
+		faults: rand.New(rand.NewPCG(deriveSeed(cfg.Seed, streamFaults, 0, 0), 1)),
+		random: rand.New(rand.NewPCG(deriveSeed(cfg.Seed, streamScenario, 0, 0), 1)),
+	}
+	w.load.init(cfg.Load, deriveSeed(cfg.Seed, streamWorkload, 0, 0), cfg.Nodes)
+	w.hosts = make([]*host, cfg.Nodes)
+	for i := range w.hosts {
+		w.hosts[i] = &host{id: node.ID(i + 1)}
+	}
+	for _, h := range w.hosts {
+		if err := w.boot(h); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Load.IntervalMax > 0 {
+		w.queue.push(event{at: cfg.Load.Start, kind: evPropose})
+	}
+	return w, nil
+}
+
+func newRaftsimNode(cfg node.Config, d node.DurableState) (Server, error) {
+	return node.New(cfg, d)
+}
+
+// At schedules fn to run at virtual time t (or now, if t has passed). label names the
+// action in the trace. Actions at equal times run in the order they were scheduled.
+func (w *World) At(t time.Duration, label string, fn func(w *World)) {
+	if t < w.now {
+		t = w.now
+	}
+	w.actions = append(w.actions, action{label: label, fn: fn})
+	w.queue.push(event{at: t, kind: evAction, arg: uint64(len(w.actions) - 1)})
+}
+
+// Run processes events until the deadline or the first failed check and returns the
+// result. A panic inside a server or the simulator is recovered and reported as a failed
+// run, so that a multi-seed sweep goes on to the next seed.
+func (w *World) Run() (res Result) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.failure = &Failure{
+				Check:  "panic",
+				Time:   w.now,
+				Detail: fmt.Sprintf("%v\n%s", r, debug.Stack()),
+			}
+			res = w.result()
+		}
+	}()
+	for !w.stopped && w.queue.len() > 0 && w.queue.peek().at <= w.cfg.Duration {
+		w.process(w.queue.pop())
+	}
+	if w.failure == nil {
+		if !w.stopped {
+			w.now = w.cfg.Duration
+		}
+		w.finalCheck()
+	}
+	return w.result()
+}
+
+func (w *World) result() Result {
+	w.counts.Commits = uint64(len(w.check.Committed()))
+	for _, h := range w.hosts {
+		if h.srv != nil {
+			w.counts.Rejected += h.rejected()
+		}
+	}
+	return Result{
+		Scenario:        w.cfg.Scenario,
+		Seed:            w.cfg.Seed,
+		TraceHash:       uint64(w.hash),
+		VirtualTime:     w.now,
+		Counts:          w.counts,
+		Failure:         w.failure,
+		Timeline:        w.timeline,
+		TimelineDropped: w.timelineDropped,
+	}
+}
+
+// finalCheck runs the slow, from-scratch cross-check of the incremental checks.
+func (w *World) finalCheck() {
+	views := make([]node.View, len(w.hosts))
+	for i, h := range w.hosts {
+		views[i] = h.lastView
+	}
+	if v := w.check.Final(w.now, views); v != nil {
+		w.failWith(v)
+	}
+}
+
+// process handles one event popped from the queue.
+func (w *World) process(e event) {
+	w.now = e.at
+	switch e.kind {
+	case evDeliver:
+		w.deliver(e)
+	case evWake:
+		w.wake(e)
+	case evAction:
+		w.runAction(e)
+	case evPropose:
+		w.load.fire(w)
+	default:
+		panic(fmt.Sprintf("sim: invariant broken: unknown event kind %d", e.kind))
+	}
+}
+
+// countEvent extends the trace hash with the essentials of an event and counts it.
+func (w *World) countEvent(kind eventKind, id node.ID, a, b uint64) {
+	w.counts.Events++
+	w.hash.word(uint64(w.now))
+	w.hash.word(uint64(kind)<<32 | uint64(uint32(id)))
+	w.hash.word(a)
+	w.hash.word(b)
+}
+
+func (w *World) runAction(e event) {
+	a := w.actions[e.arg]
+	w.countEvent(evAction, 0, e.arg, 0)
+	w.hash.str(a.label)
+	w.tracef(0, "action %s", a.label)
+	a.fn(w)
+}
+
+// Stop ends the run after the current event; the result's virtual time is the time of
+// that event.
+func (w *World) Stop() { w.stopped = true }
+
+// fail records a failure and stops the run. Only the first failure is kept.
+func (w *World) fail(f *Failure) {
+	if w.failure == nil {
+		w.failure = f
+		w.tracef(0, "FAILED %v", f)
+	}
+	w.stopped = true
+}
+
+func (w *World) failWith(v *check.Violation) {
+	w.fail(&Failure{Check: v.Check, Rule: v.Rule, Time: v.Time, Nodes: v.Nodes, Term: v.Term, Detail: v.Detail})
+}
+
+// Failf fails the run with a scenario's own check. It is for scenario probes that assert
+// something during the run.
+func (w *World) Failf(checkName, format string, args ...any) {
+	w.fail(&Failure{Check: checkName, Time: w.now, Detail: fmt.Sprintf(format, args...)})
+}
+
+// note adds a happening to the timeline, within its bound.
+func (w *World) note(kind HappeningKind, id node.ID, term node.Term, text string) {
+	if len(w.timeline) >= timelineMax {
+		w.timelineDropped++
+		return
+	}
+	w.timeline = append(w.timeline, Happening{Time: w.now, Kind: kind, Node: id, Term: term, Text: text})
+}
+
+// Note adds a scenario's own line to the run's timeline.
+func (w *World) Note(format string, args ...any) {
+	w.note(HappenNote, node.None, 0, fmt.Sprintf(format, args...))
+}
+
+// tracef emits a trace line when tracing is on.
+func (w *World) tracef(id node.ID, format string, args ...any) {
+	if w.cfg.Trace == nil {
+		return
+	}
+	who := "   "
+	if id != node.None {
+		who = fmt.Sprintf("n%-2d", id)
+	}
+	w.cfg.Trace(fmt.Sprintf("%12s %s %s", fmtTime(w.now), who, fmt.Sprintf(format, args...)))
+}
+
+// fmtTime prints a virtual time with microsecond precision and a fixed width, so that
+// traces line up and diff well.
+func fmtTime(t time.Duration) string {
+	return fmt.Sprintf("%d.%06ds", t/time.Second, (t%time.Second)/time.Microsecond)
+}
