@@ -57,7 +57,7 @@ func (d *disk) write(out *node.Output) {
 	if first-1 < node.Index(len(d.log)) {
 		// A truncation: cut with a full slice expression so that the append below copies
 		// rather than overwriting entries that older messages or the server still share.
-		keep = d.log[:first-1 : first-1]
+		keep = d.log[: first-1 : first-1]
 	}
 	d.log = append(keep, out.Entries...)
 }

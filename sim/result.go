@@ -69,11 +69,11 @@ type HappeningKind uint8
 
 // Timeline entry kinds.
 const (
-	HappenLeader    HappeningKind = iota + 1 // a node took office
-	HappenCrash                              // a node crashed
-	HappenRestart                            // a node restarted from its disk
-	HappenNetwork                            // a partition began or healed, or faults changed
-	HappenNote                               // a scenario's own note
+	HappenLeader  HappeningKind = iota + 1 // a node took office
+	HappenCrash                            // a node crashed
+	HappenRestart                          // a node restarted from its disk
+	HappenNetwork                          // a partition began or healed, or faults changed
+	HappenNote                             // a scenario's own note
 )
 
 // Happening is one entry of a run's timeline.
