@@ -33,6 +33,27 @@ func (n *Node) becomeFollower(now time.Duration, term Term, leader ID) {
 	n.resetElectionTimer(now)
 }
 
+// stepDown moves the node to a newer term it saw in a message, as a follower (§5.1).
+//
+// Unlike becomeFollower it keeps a follower's or candidate's election deadline: Figure 2
+// restarts the election timer only on AppendEntries from the current leader or on granting
+// a vote. That matters for liveness: a server rejoining from a partition with an inflated
+// term must not postpone the elections of the servers that can actually win. If each of
+// its (hopeless) RequestVotes restarted their timers, its own timeouts, drawn from the
+// same range, would keep the cluster leaderless for as long as it kept losing. A leader has
+// no election deadline running, so it arms one.
+func (n *Node) stepDown(now time.Duration, term Term, leader ID) {
+	if term <= n.term {
+		panic(fmt.Sprintf("raft: invariant broken: step down to term %d from term %d", term, n.term))
+	}
+	wasLeader := n.role == Leader
+	n.term, n.vote = term, None
+	n.role, n.leader = Follower, leader
+	if wasLeader {
+		n.resetElectionTimer(now)
+	}
+}
+
 // becomeCandidate starts an election (§5.2): a new term, a vote for itself, and a
 // RequestVote to every other server. A single-voter cluster wins at once.
 func (n *Node) becomeCandidate(now time.Duration) {

@@ -213,7 +213,7 @@ func (n *Node) handleMessage(now time.Duration, m Message) {
 		if m.Type == MsgApp {
 			leader = m.From
 		}
-		n.becomeFollower(now, m.Term, leader)
+		n.stepDown(now, m.Term, leader)
 	}
 	switch m.Type {
 	case MsgVote:

@@ -776,3 +776,37 @@ func TestCampaignInput_5_2(t *testing.T) {
 		t.Fatal("campaign counted as malformed")
 	}
 }
+
+// §5.2, Figure 2: the election timer restarts only on AppendEntries from the current
+// leader or on granting a vote. A RequestVote of a higher term that is refused (the
+// candidate's log is behind) moves a follower to the new term but keeps its deadline, so a
+// server returning from a partition with an inflated term cannot keep postponing the
+// elections of servers that can win. A leader that steps down arms a fresh timer.
+func TestRefusedHigherTermVoteKeepsElectionDeadline_5_2(t *testing.T) {
+	d := DurableState{HardState: HardState{Term: 2}, Log: logOf(1, 2)}
+	n := follower(t, 1, 3, d)
+	deadline := n.electionDeadline
+	m := msg(MsgVote, 2, 1, 9)
+	m.LastLogIndex, m.LastLogTerm = 1, 1 // behind: refused
+	out := deliver(n, deadline-time.Millisecond, m)
+	if n.term != 9 || n.vote != None {
+		t.Fatalf("term %d vote %d, want term 9 and no vote", n.term, n.vote)
+	}
+	if out.WakeAt != deadline {
+		t.Fatalf("WakeAt %v after a refused vote, want the old deadline %v", out.WakeAt, deadline)
+	}
+	// A granted vote does restart the timer.
+	m = msg(MsgVote, 3, 1, 10)
+	m.LastLogIndex, m.LastLogTerm = 5, 2
+	now := deadline - time.Millisecond
+	if out = deliver(n, now, m); out.WakeAt < now+n.electionTimeoutMin {
+		t.Fatalf("WakeAt %v after granting a vote at %v, want a fresh timeout", out.WakeAt, now)
+	}
+
+	l := nodeInRole(t, Leader)
+	m = msg(MsgVote, 2, 1, l.term+1)
+	now = 10 * time.Second
+	if out = deliver(l, now, m); l.role != Follower || out.WakeAt < now+l.electionTimeoutMin {
+		t.Fatalf("deposed leader: role %v WakeAt %v, want a follower with a fresh timeout after %v", l.role, out.WakeAt, now)
+	}
+}

@@ -128,6 +128,8 @@ func (w *World) Propose(id node.ID, data string) node.Proposal {
 	out := w.step(h, node.Input{Kind: node.InputPropose, Data: data})
 	if out.Proposal.Accepted {
 		w.counts.ProposalsAccepted++
+	} else if w.cfg.Trace != nil {
+		w.tracef(id, "   refused: not the leader (hint: node %d)", out.Proposal.Leader)
 	}
 	return out.Proposal
 }

@@ -93,6 +93,7 @@ func (w *World) boot(h *host) error {
 			return nil
 		}
 	}
+	w.tracef(h.id, "boot (life %d) from disk: term %d, vote %d, %d entries", h.life, h.disk.hardState.Term, h.disk.hardState.Vote, len(h.disk.log))
 	w.step(h, node.Input{Kind: node.InputWake})
 	return nil
 }

@@ -21,6 +21,12 @@ type workload struct {
 	next   uint64 // sequence number of the next command
 	buf    []byte
 
+	// avoid is a node that accepted a command and did not apply it in time; its hint and
+	// others' hints pointing at it are distrusted until avoidUntil (a deposed leader keeps
+	// being named by the followers that were cut off with it).
+	avoid      node.ID
+	avoidUntil time.Duration
+
 	// The oldest accepted command not yet applied by the node that accepted it.
 	pending      bool
 	pendingIndex node.Index
@@ -53,10 +59,11 @@ func (l *workload) fire(w *World) {
 	if !p.Accepted {
 		l.pending = false // a new target: the old one's pending command is its own affair
 		// Follow the hint; with none (or a hint at ourselves), try a random node next.
-		if p.Leader != node.None && p.Leader != l.target {
+		distrusted := p.Leader == l.avoid && w.now < l.avoidUntil
+		if p.Leader != node.None && p.Leader != l.target && !distrusted {
 			l.target = p.Leader
 		} else {
-			l.target = node.ID(l.rng.IntN(l.nodes) + 1)
+			l.target = l.other(l.target)
 		}
 	}
 	gap := l.cfg.IntervalMin
@@ -80,9 +87,15 @@ func (l *workload) checkPending(w *World) {
 		return
 	}
 	l.pending = false
-	if l.nodes > 1 {
-		// Any node but the current target.
-		skip := 1 + l.rng.IntN(l.nodes-1)
-		l.target = node.ID((int(l.target)-1+skip)%l.nodes + 1)
+	l.avoid, l.avoidUntil = l.target, w.now+proposeTimeout
+	l.target = l.other(l.target)
+}
+
+// other picks a random node other than id (id itself in a one-node cluster).
+func (l *workload) other(id node.ID) node.ID {
+	if l.nodes == 1 {
+		return id
 	}
+	skip := 1 + l.rng.IntN(l.nodes-1)
+	return node.ID((int(id)-1+skip)%l.nodes + 1)
 }
