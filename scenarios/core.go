@@ -82,7 +82,11 @@ func leaderCrash() Scenario {
 					v := w.View(old)
 					return v.Role == node.Follower && v.Term > oldTerm && v.Leader != node.None
 				},
-				func(w *sim.World) string { return fmt.Sprintf("node %d has not followed a newer leader", old) }, nil)
+				func(w *sim.World) string { return fmt.Sprintf("node %d has not followed a newer leader", old) },
+				func(w *sim.World) {
+					v := w.View(old)
+					w.Note("node %d is back as a follower of node %d in term %d", old, v.Leader, v.Term)
+				})
 			return func(w *sim.World, r *sim.Result) error {
 				if len(w.Committed()) <= commitsAtCrash {
 					return fmt.Errorf("no entry committed after the crash (%d before, %d at the end)", commitsAtCrash, len(w.Committed()))

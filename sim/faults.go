@@ -69,7 +69,7 @@ func (w *World) Partition(groups ...[]node.ID) {
 		}
 	}
 	w.net.Partition(ints...)
-	w.faultEvent(HappenNetwork, node.None, "partition: "+w.net.Describe())
+	w.faultEvent(HappenNetwork, node.None, "partition: "+describeGroups(groups, len(w.hosts)))
 }
 
 // Isolate cuts node id off from every other node, in both directions.
@@ -230,4 +230,24 @@ func CheckNames() []string {
 		check.CurrentTermCommit, check.CommitAgreement, check.StateMachineSafety, check.MonotonicIndexes,
 		check.OneVotePerTerm, check.LogWrite, "Durable State",
 	}
+}
+
+// describeGroups writes a partition as "{1 2} | {3 4 5}", the unlisted nodes last.
+func describeGroups(groups [][]node.ID, nodes int) string {
+	listed := make([]bool, nodes+1)
+	var b strings.Builder
+	for _, g := range groups {
+		fmt.Fprintf(&b, "%v | ", g)
+		for _, id := range g {
+			listed[id] = true
+		}
+	}
+	var rest []node.ID
+	for id := 1; id <= nodes; id++ {
+		if !listed[id] {
+			rest = append(rest, node.ID(id))
+		}
+	}
+	fmt.Fprintf(&b, "%v", rest)
+	return strings.NewReplacer("[", "{", "]", "}").Replace(b.String())
 }

@@ -150,6 +150,9 @@ func (w *World) observeRole(h *host, v *node.View) {
 	if v.Role == node.Candidate && (h.lastRole != node.Candidate || v.Term != h.lastTerm) {
 		w.counts.Elections++
 	}
+	if h.lastRole == node.Leader && v.Role != node.Leader {
+		w.note(HappenLeader, h.id, v.Term, fmt.Sprintf("node %d stepped down as leader of term %d: it saw term %d", h.id, h.lastTerm, v.Term))
+	}
 	if v.Role == node.Leader {
 		w.counts.Leaders++
 		w.note(HappenLeader, h.id, v.Term, fmt.Sprintf("node %d became leader of term %d", h.id, v.Term))

@@ -20,7 +20,22 @@ type Result struct {
 	// for the story of a run; at most timelineMax are kept, the rest only counted.
 	Timeline        []Happening
 	TimelineDropped int
+	// Terms summarises, per term in which a leader was seen, who led, when it took office
+	// and which committed entries were created in that term (at most termsMax terms).
+	Terms []TermSummary
 }
+
+// TermSummary is one term of a run, as the story tells it.
+type TermSummary struct {
+	Term   node.Term
+	Leader node.ID
+	Since  time.Duration // when the leader was first seen in office
+	// First and Last are the first and last committed index whose entry has this term
+	// (0, 0 if none: the leader committed nothing of its own).
+	First, Last node.Index
+}
+
+const termsMax = 1000
 
 // Counts are the run's totals.
 type Counts struct {

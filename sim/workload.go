@@ -63,7 +63,7 @@ func (l *workload) fire(w *World) {
 		if p.Leader != node.None && p.Leader != l.target && !distrusted {
 			l.target = p.Leader
 		} else {
-			l.target = l.other(l.target)
+			l.target = l.other(w, l.target)
 		}
 	}
 	gap := l.cfg.IntervalMin
@@ -88,14 +88,31 @@ func (l *workload) checkPending(w *World) {
 	}
 	l.pending = false
 	l.avoid, l.avoidUntil = l.target, w.now+proposeTimeout
-	l.target = l.other(l.target)
+	l.target = l.other(w, l.target)
 }
 
-// other picks a random node other than id (id itself in a one-node cluster).
-func (l *workload) other(id node.ID) node.ID {
-	if l.nodes == 1 {
+// other picks a random node other than id and other than the distrusted node (falling
+// back to what is left in tiny clusters).
+func (l *workload) other(w *World, id node.ID) node.ID {
+	avoid := node.None
+	if w.now < l.avoidUntil {
+		avoid = l.avoid
+	}
+	choices := l.nodes - 1
+	if avoid != node.None && avoid != id {
+		choices--
+	}
+	if choices <= 0 {
 		return id
 	}
-	skip := 1 + l.rng.IntN(l.nodes-1)
-	return node.ID((int(id)-1+skip)%l.nodes + 1)
+	k := l.rng.IntN(choices)
+	for x := node.ID(1); ; x++ {
+		if x == id || x == avoid {
+			continue
+		}
+		if k == 0 {
+			return x
+		}
+		k--
+	}
 }

@@ -140,6 +140,7 @@ func (w *World) result() Result {
 		}
 	}
 	return Result{
+		Terms:           w.termSummaries(),
 		Scenario:        w.cfg.Scenario,
 		Seed:            w.cfg.Seed,
 		TraceHash:       uint64(w.hash),
@@ -149,6 +150,30 @@ func (w *World) result() Result {
 		Timeline:        w.timeline,
 		TimelineDropped: w.timelineDropped,
 	}
+}
+
+// termSummaries pairs each term's leader with the committed entries of that term. The
+// ledger's terms never decrease along the index, so one merge pass suffices.
+func (w *World) termSummaries() []TermSummary {
+	leaders := w.check.Leaders()
+	ledger := w.check.Committed()
+	out := make([]TermSummary, 0, min(len(leaders), termsMax))
+	k := 0
+	for _, l := range leaders[:min(len(leaders), termsMax)] {
+		t := TermSummary{Term: l.Term, Leader: l.ID, Since: l.Time}
+		for k < len(ledger) && ledger[k].Term < l.Term {
+			k++
+		}
+		for k < len(ledger) && ledger[k].Term == l.Term {
+			if t.First == 0 {
+				t.First = ledger[k].Index
+			}
+			t.Last = ledger[k].Index
+			k++
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // finalCheck runs the slow, from-scratch cross-check of the incremental checks.

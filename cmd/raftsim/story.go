@@ -19,10 +19,10 @@ func cmdTour(stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "raftsim simulates a Raft cluster deterministically: a virtual clock, a faulty network,\n")
 	fmt.Fprintf(stdout, "crashes, and Raft's safety properties checked after every event.\n\n")
-	fmt.Fprintf(stdout, "Running scenario %q with seed 1: %s.\n\n", sc.Name, sc.Summary)
+	fmt.Fprintf(stdout, "Running scenario %q with seed 1:\n  %s.\n\n", sc.Name, sc.Summary)
 	o := scenarios.Run(sc, 1, scenarios.Options{})
 	writeStory(stdout, &o)
-	fmt.Fprintf(stdout, "\nChecks run after every event: %s.\n", strings.Join(sim.CheckNames(), ", "))
+	fmt.Fprintf(stdout, "\nChecks run after every event:\n  %s.\n\n", strings.Join(sim.CheckNames(), ", "))
 	code := report(stdout, &o)
 	fmt.Fprintf(stdout, `
 Go further:
@@ -44,6 +44,16 @@ func writeStory(w io.Writer, o *scenarios.Outcome) {
 	}
 	if o.TimelineDropped > 0 {
 		fmt.Fprintf(w, "  ... and %d more happenings\n", o.TimelineDropped)
+	}
+	if len(o.Terms) > 0 {
+		fmt.Fprintf(w, "Terms with a leader, and the committed entries created in each:\n")
+	}
+	for _, t := range o.Terms {
+		entries := "none committed"
+		if t.First != 0 {
+			entries = fmt.Sprintf("entries %d..%d committed", t.First, t.Last)
+		}
+		fmt.Fprintf(w, "  term %-3d node %d, in office from %.3fs: %s\n", t.Term, t.Leader, t.Since.Seconds(), entries)
 	}
 	c := o.Counts
 	fmt.Fprintf(w, "In %v of virtual time: %d elections, %d leaders took office, %d entries committed, %d messages sent.\n",
