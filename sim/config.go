@@ -99,6 +99,9 @@ func (c *Config) Validate() error {
 	if c.Load.IntervalMax < c.Load.IntervalMin || c.Load.IntervalMin < 0 {
 		return errors.New("sim: config: workload interval must satisfy 0 <= IntervalMin <= IntervalMax")
 	}
+	if c.Load.Start < 0 || c.Load.Stop < 0 {
+		return fmt.Errorf("sim: config: workload Start and Stop must not be negative, got %v and %v", c.Load.Start, c.Load.Stop)
+	}
 	if c.Load.IntervalMax > 0 && c.Load.IntervalMin == 0 {
 		return errors.New("sim: config: workload IntervalMin must be positive when the workload is on")
 	}

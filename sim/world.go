@@ -81,15 +81,35 @@ func New(cfg Config) (*World, error) {
 	for i := range w.hosts {
 		w.hosts[i] = &host{id: node.ID(i + 1)}
 	}
-	for _, h := range w.hosts {
-		if err := w.boot(h); err != nil {
-			return nil, err
-		}
+	if err := w.bootAll(); err != nil {
+		return nil, err
 	}
 	if cfg.Load.IntervalMax > 0 {
 		w.queue.push(event{at: cfg.Load.Start, kind: evPropose})
 	}
 	return w, nil
+}
+
+// bootAll boots every host. A server that panics at its first step does not panic out of
+// New: the panic becomes the run's failure, and Run returns it at once.
+func (w *World) bootAll() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.recordPanic(r)
+		}
+	}()
+	for _, h := range w.hosts {
+		if err := w.boot(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordPanic turns a recovered panic into the run's failure, unless an earlier failure
+// (often the cause) is already recorded: the first failure is the one reported.
+func (w *World) recordPanic(r any) {
+	w.fail(&Failure{Check: "panic", Time: w.now, Detail: fmt.Sprintf("%v\n%s", r, debug.Stack())})
 }
 
 func newRaftsimNode(cfg node.Config, d node.DurableState) (Server, error) {
@@ -112,11 +132,7 @@ func (w *World) At(t time.Duration, label string, fn func(w *World)) {
 func (w *World) Run() (res Result) {
 	defer func() {
 		if r := recover(); r != nil {
-			w.failure = &Failure{
-				Check:  "panic",
-				Time:   w.now,
-				Detail: fmt.Sprintf("%v\n%s", r, debug.Stack()),
-			}
+			w.recordPanic(r)
 			res = w.result()
 		}
 	}()

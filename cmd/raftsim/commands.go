@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -32,6 +33,7 @@ type seedFlags struct {
 	scenario string
 	seed     string
 	seeds    int
+	seedsSet bool // -seeds was given (so that -seeds 0 is an error, not "one seed")
 	parallel int
 }
 
@@ -46,6 +48,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
+	fs.Visit(func(fl *flag.Flag) { f.seedsSet = f.seedsSet || fl.Name == "seeds" })
 	sc, seeds, err := f.resolve()
 	if err != nil {
 		fmt.Fprintf(stderr, "raftsim run: %v\n", err)
@@ -72,7 +75,7 @@ func (f *seedFlags) resolve() (scenarios.Scenario, []uint64, error) {
 		return sc, nil, err
 	}
 	switch {
-	case f.seed != "" && f.seeds != 0:
+	case f.seed != "" && f.seedsSet:
 		return sc, nil, fmt.Errorf("give -seed N or -seeds N, not both")
 	case f.seed != "":
 		n, err := parseSeed(f.seed)
@@ -80,7 +83,7 @@ func (f *seedFlags) resolve() (scenarios.Scenario, []uint64, error) {
 			return sc, nil, err
 		}
 		return sc, []uint64{n}, nil
-	case f.seeds < 0:
+	case f.seedsSet && f.seeds <= 0:
 		return sc, nil, fmt.Errorf("-seeds must be a positive number of seeds, got %d", f.seeds)
 	case f.seeds > 0:
 		if f.parallel < 1 {

@@ -1,0 +1,312 @@
+package sim
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"raftsim/node"
+)
+
+// hookServer wraps a real raftsim node and lets a test tamper with its outputs and views:
+// a deliberately broken Raft implementation, to see the simulator's checks fire.
+type hookServer struct {
+	n      *node.Node
+	onStep func(now time.Duration, in node.Input, out *node.Output)
+	onView func(v node.View) node.View
+}
+
+func (s *hookServer) Step(now time.Duration, in node.Input) node.Output {
+	out := s.n.Step(now, in)
+	if s.onStep != nil {
+		s.onStep(now, in, &out)
+	}
+	return out
+}
+
+func (s *hookServer) View() node.View {
+	v := s.n.View()
+	if s.onView != nil {
+		v = s.onView(v)
+	}
+	return v
+}
+
+// hooked returns a NewServer that wraps every server with the given hooks.
+func hooked(onStep func(id node.ID, now time.Duration, in node.Input, out *node.Output), onView func(v node.View) node.View) func(node.Config, node.DurableState) (Server, error) {
+	return func(c node.Config, d node.DurableState) (Server, error) {
+		n, err := node.New(c, d)
+		if err != nil {
+			return nil, err
+		}
+		s := &hookServer{n: n, onView: onView}
+		if onStep != nil {
+			s.onStep = func(now time.Duration, in node.Input, out *node.Output) { onStep(c.ID, now, in, out) }
+		}
+		return s, nil
+	}
+}
+
+// checkStopped checks that a failed run stopped at its failure, well before the deadline.
+func checkStopped(t *testing.T, cfg Config, r Result) {
+	t.Helper()
+	if r.Failure == nil {
+		t.Fatalf("run did not fail (counts %+v)", r.Counts)
+	}
+	if r.VirtualTime >= cfg.Duration {
+		t.Errorf("failed run went on to %v (deadline %v)", r.VirtualTime, cfg.Duration)
+	}
+	if r.Failure.Time != r.VirtualTime {
+		t.Errorf("failure at %v, but the run stopped at %v", r.Failure.Time, r.VirtualTime)
+	}
+	if r.Scenario != cfg.Scenario || r.Seed != cfg.Seed {
+		t.Errorf("failed result names scenario %q seed %d, want %q seed %d", r.Scenario, r.Seed, cfg.Scenario, cfg.Seed)
+	}
+	if !strings.Contains(r.Failure.Error(), r.Failure.Check) {
+		t.Errorf("Failure.Error() %q does not name the check %q", r.Failure.Error(), r.Failure.Check)
+	}
+}
+
+// TestDurableStateCheck runs servers that forget, once, to report part of a step's state
+// as durable: the host's persistence check must catch it at that very step.
+func TestDurableStateCheck(t *testing.T) {
+	tests := []struct {
+		name   string
+		forget func(out *node.Output) bool // tampers with out, reports whether it did
+		detail string
+	}{
+		{"hard state", func(out *node.Output) bool {
+			if !out.HardStateChanged {
+				return false
+			}
+			out.HardStateChanged = false
+			return true
+		}, "disk has term 0"},
+		{"entries", func(out *node.Output) bool {
+			if len(out.Entries) == 0 {
+				return false
+			}
+			out.Entries = nil
+			return true
+		}, "disk log"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			var forgotAt time.Duration = -1
+			var forgotBy node.ID
+			cfg.NewServer = hooked(func(id node.ID, now time.Duration, in node.Input, out *node.Output) {
+				if forgotAt < 0 && tt.forget(out) {
+					forgotAt, forgotBy = now, id
+				}
+			}, nil)
+			r := runConfig(t, cfg)
+			checkStopped(t, cfg, r)
+			f := r.Failure
+			if f.Check != "Durable State" {
+				t.Fatalf("failure %v, want the Durable State check", f)
+			}
+			if f.Time != forgotAt || !slices.Equal(f.Nodes, []node.ID{forgotBy}) {
+				t.Errorf("failure at %v on nodes %v, want at %v on node %d (the step that forgot)", f.Time, f.Nodes, forgotAt, forgotBy)
+			}
+			if f.Rule == "" || !strings.Contains(f.Detail, tt.detail) {
+				t.Errorf("failure rule %q detail %q, want a rule and a detail mentioning %q", f.Rule, f.Detail, tt.detail)
+			}
+			if !slices.Contains(CheckNames(), f.Check) {
+				t.Errorf("CheckNames() %v lacks %q", CheckNames(), f.Check)
+			}
+		})
+	}
+}
+
+// TestPanicIsAFailure runs a server that panics in Step: the run ends with a "panic"
+// failure naming the panic's message, and the test goes on.
+func TestPanicIsAFailure(t *testing.T) {
+	cfg := DefaultConfig()
+	const when = 1234 * time.Millisecond
+	cfg.NewServer = hooked(func(id node.ID, now time.Duration, in node.Input, out *node.Output) {
+		if id == 3 && now >= when {
+			panic("raft: invariant broken: the test says so")
+		}
+	}, nil)
+	r := runConfig(t, cfg)
+	checkStopped(t, cfg, r)
+	if r.Failure.Check != "panic" {
+		t.Fatalf("failure %v, want a panic", r.Failure)
+	}
+	if !strings.Contains(r.Failure.Detail, "raft: invariant broken: the test says so") {
+		t.Errorf("panic failure does not name the panic's message: %q", r.Failure.Detail)
+	}
+	if r.Failure.Time < when || r.Failure.Time > when+100*time.Millisecond {
+		t.Errorf("panic reported at %v, want soon after %v", r.Failure.Time, when)
+	}
+	if r.Counts.Events == 0 || r.TraceHash == 0 {
+		t.Errorf("panic result lost the run's counts or hash: %+v %016x", r.Counts, r.TraceHash)
+	}
+	// A panic is deterministic like everything else.
+	r2 := runConfig(t, cfg)
+	if r2.TraceHash != r.TraceHash || r2.Failure == nil || r2.Failure.Time != r.Failure.Time {
+		t.Errorf("a panicking run is not reproducible: %016x at %v, then %016x (%v)", r.TraceHash, r.Failure.Time, r2.TraceHash, r2.Failure)
+	}
+}
+
+// TestSafetyViolationSurfaces runs servers whose View lies: a follower that knows a leader
+// claims to be leader of that leader's term. Election Safety must fire with both nodes.
+func TestSafetyViolationSurfaces(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.NewServer = hooked(nil, func(v node.View) node.View {
+		if v.Role == node.Follower && v.Leader != node.None && v.Leader != v.ID {
+			v.Role = node.Leader
+		}
+		return v
+	})
+	r := runConfig(t, cfg)
+	checkStopped(t, cfg, r)
+	f := r.Failure
+	if f.Check != "Election Safety" {
+		t.Fatalf("failure %v, want Election Safety", f)
+	}
+	if f.Rule != "§5.2" || f.Term == 0 || len(f.Nodes) != 2 || f.Nodes[0] == f.Nodes[1] {
+		t.Errorf("failure %+v, want rule §5.2, a term and two distinct nodes", f)
+	}
+	if !slices.ContainsFunc(r.Timeline, func(h Happening) bool { return h.Kind == HappenLeader && h.Term == f.Term }) {
+		t.Errorf("no leader of term %d on the timeline: %+v", f.Term, r.Timeline)
+	}
+	if !strings.Contains(f.Error(), "Election Safety (§5.2) failed at") {
+		t.Errorf("Failure.Error() = %q", f.Error())
+	}
+}
+
+// TestFailfStopsTheRun: a scenario probe's failure stops the run after the current event,
+// and later actions do not run.
+func TestFailfStopsTheRun(t *testing.T) {
+	cfg := DefaultConfig()
+	w := mustNew(t, cfg)
+	w.At(2*time.Second, "probe", func(w *World) {
+		w.Failf("my probe", "expected %d, got %d", 1, 2)
+		w.Failf("second", "only the first failure is kept")
+	})
+	ran := false
+	w.At(3*time.Second, "later", func(w *World) { ran = true })
+	r := w.Run()
+	checkStopped(t, cfg, r)
+	if r.Failure.Check != "my probe" || r.Failure.Detail != "expected 1, got 2" || r.VirtualTime != 2*time.Second {
+		t.Errorf("failure %+v at %v, want the probe's at 2s", r.Failure, r.VirtualTime)
+	}
+	if ran {
+		t.Error("an action after the failure ran")
+	}
+}
+
+// TestStopEndsTheRun: Stop ends the run without a failure, at the current event's time.
+func TestStopEndsTheRun(t *testing.T) {
+	cfg := DefaultConfig()
+	w := mustNew(t, cfg)
+	w.At(1500*time.Millisecond, "stop", func(w *World) { w.Stop() })
+	r := w.Run()
+	if r.Failure != nil || r.VirtualTime != 1500*time.Millisecond {
+		t.Errorf("Stop: failure %v at %v, want none at 1.5s", r.Failure, r.VirtualTime)
+	}
+}
+
+func TestBootErrors(t *testing.T) {
+	boom := errors.New("disk unreadable")
+	t.Run("at New", func(t *testing.T) {
+		cfg := DefaultConfig()
+		cfg.NewServer = func(c node.Config, d node.DurableState) (Server, error) {
+			if c.ID == 2 {
+				return nil, boom
+			}
+			return node.New(c, d)
+		}
+		_, err := New(cfg)
+		if !errors.Is(err, boom) || !strings.Contains(err.Error(), "node 2") {
+			t.Errorf("New = %v, want an error naming node 2 and wrapping %v", err, boom)
+		}
+	})
+	t.Run("at Restart", func(t *testing.T) {
+		cfg := DefaultConfig()
+		lives := 0
+		cfg.NewServer = func(c node.Config, d node.DurableState) (Server, error) {
+			if c.ID == 4 {
+				lives++
+				if lives > 1 {
+					return nil, boom
+				}
+			}
+			return node.New(c, d)
+		}
+		w := mustNew(t, cfg)
+		w.At(time.Second, "crash", func(w *World) { w.Crash(4) })
+		w.At(2*time.Second, "restart", func(w *World) { w.Restart(4) })
+		r := w.Run()
+		checkStopped(t, cfg, r)
+		if r.Failure.Check != "Restart" || !strings.Contains(r.Failure.Detail, boom.Error()) || r.VirtualTime != 2*time.Second {
+			t.Errorf("failure %+v, want a Restart failure at 2s naming %q", r.Failure, boom)
+		}
+	})
+}
+
+func TestUnknownNodePanics(t *testing.T) {
+	w := mustNew(t, DefaultConfig())
+	for _, id := range []node.ID{0, -1, 6} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Crash(%d) in a 5-node cluster did not panic", id)
+				}
+			}()
+			w.Crash(id)
+		}()
+	}
+}
+
+// TestPanicAtBootIsAFailure: a server that panics on its very first step (the boot wake
+// that New gives every server) must not crash the caller either; DESIGN.md: the simulator
+// recovers a server's panic and reports it as a failed run.
+func TestPanicAtBootIsAFailure(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.NewServer = hooked(func(id node.ID, now time.Duration, in node.Input, out *node.Output) {
+		if id == 2 {
+			panic("adapter: invariant broken at boot")
+		}
+	}, nil)
+	var (
+		w   *World
+		err error
+	)
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Fatalf("New panicked: %v", r)
+			}
+		}()
+		w, err = New(cfg)
+	}()
+	if err != nil {
+		if !strings.Contains(err.Error(), "invariant broken at boot") {
+			t.Errorf("New error %q does not name the panic", err)
+		}
+		return
+	}
+	r := w.Run()
+	if r.Failure == nil || r.Failure.Check != "panic" || !strings.Contains(r.Failure.Detail, "invariant broken at boot") {
+		t.Errorf("failure %v, want the boot panic", r.Failure)
+	}
+}
+
+// TestFirstFailureIsKept: World.fail keeps only the first failure, but a panic later in
+// the same event replaces it.
+func TestFirstFailureIsKept(t *testing.T) {
+	w := mustNew(t, DefaultConfig())
+	w.At(time.Second, "probe", func(w *World) {
+		w.Failf("probe", "the first failure")
+		panic("a consequence of the first failure")
+	})
+	r := w.Run()
+	if r.Failure == nil || r.Failure.Check != "probe" {
+		t.Errorf("failure %v, want the first one (probe)", r.Failure)
+	}
+}
