@@ -63,9 +63,8 @@ func leaderCrash() Scenario {
 			var oldTerm node.Term
 			var commitsAtCrash int
 			w.At(2*time.Second, "crash the leader", func(w *sim.World) {
-				old = w.Leader()
-				if old == node.None {
-					w.Failf("leader before crash", "no leader at 2s\n%s", w.Describe())
+				var ok bool
+				if old, ok = requireLeader(w); !ok {
 					return
 				}
 				oldTerm = w.View(old).Term
@@ -113,9 +112,8 @@ func minorityPartition() Scenario {
 			var minority []node.ID
 			var commitsAtCut int
 			w.At(2*time.Second, "cut off the leader and one follower", func(w *sim.World) {
-				l := w.Leader()
-				if l == node.None {
-					w.Failf("leader before partition", "no leader at 2s\n%s", w.Describe())
+				l, ok := requireLeader(w)
+				if !ok {
 					return
 				}
 				other := node.ID(int(l)%w.Nodes() + 1)
@@ -158,9 +156,8 @@ func majorityLoss() Scenario {
 			var commits int
 			var term node.Term
 			w.At(down, "crash the leader and two followers", func(w *sim.World) {
-				l := w.Leader()
-				if l == node.None {
-					w.Failf("leader before crash", "no leader at %v\n%s", down, w.Describe())
+				l, ok := requireLeader(w)
+				if !ok {
 					return
 				}
 				victims = []node.ID{l, node.ID(int(l)%5 + 1), node.ID((int(l)+1)%5 + 1)}
@@ -207,4 +204,14 @@ func contains(ids []node.ID, id node.ID) bool {
 		}
 	}
 	return false
+}
+
+// requireLeader returns the current leader, or fails the run (the scenario's setup needs
+// one) and returns false.
+func requireLeader(w *sim.World) (node.ID, bool) {
+	l := w.Leader()
+	if l == node.None {
+		w.Failf("leader elected", "the scenario needs a leader at %v and there is none\n%s", w.Now(), w.Describe())
+	}
+	return l, l != node.None
 }
