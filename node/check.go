@@ -49,7 +49,7 @@ func validApp(m *Message) bool {
 		if want == 0 || e.Index != want { // want == 0: the index overflowed
 			return false
 		}
-		if e.Term < prevTerm || e.Term > m.Term || (e.Kind != EntryNormal && e.Kind != EntryNoOp) {
+		if e.Term < prevTerm || e.Term > m.Term || !e.Kind.Valid() {
 			return false
 		}
 		prevTerm = e.Term
@@ -82,6 +82,12 @@ func (n *Node) checkInvariants() {
 		n.broken("written index %d beyond last index %d", n.written, last)
 	case n.written != 0 && n.written <= n.stepCommit:
 		n.broken("committed entry %d rewritten (commit index %d)", n.written, n.stepCommit)
+	}
+	if n.role != Leader && len(n.waiters)+len(n.reads) > 0 {
+		n.broken("%v holds %d waiting writes and %d waiting reads", n.role, len(n.waiters), len(n.reads))
+	}
+	if len(n.waiters)+len(n.reads) > n.maxPending {
+		n.broken("%d pending client requests, limit %d", len(n.waiters)+len(n.reads), n.maxPending)
 	}
 	switch n.role {
 	case Leader:

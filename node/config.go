@@ -24,13 +24,80 @@ type Config struct {
 	// MaxEntriesPerMessage bounds the entries in one AppendEntries (0 means 64).
 	MaxEntriesPerMessage int
 
+	// ReadMode is how a leader serves reads (gets); see ReadMode. The zero value is
+	// ReadIndex.
+	ReadMode ReadMode
+
+	// CheckQuorum makes a leader step down when it has not heard from a majority within
+	// ElectionTimeoutMax, and makes a follower that heard from a leader within
+	// ElectionTimeoutMin ignore RequestVotes (so a partitioned or removed server cannot
+	// depose a healthy leader). ReadLease requires it.
+	CheckQuorum bool
+
+	// MaxClockDrift bounds the rate difference between any server's clock and real time
+	// (0.01 means 1%). ReadLease shortens the lease by it; see ReadMode.
+	MaxClockDrift float64
+
+	// MaxPendingRequests bounds the client requests a leader holds waiting for commit or
+	// for a read to be confirmed (0 means 1024). Past it the leader answers ReplyBusy.
+	MaxPendingRequests int
+
 	// Seed seeds the node's random stream (election timeouts). A host derives it from the
 	// run's root seed; a restarted node gets a fresh seed from the same derivation so its
 	// timeouts differ from its previous life.
 	Seed uint64
 }
 
-const defaultMaxEntriesPerMessage = 64
+const (
+	defaultMaxEntriesPerMessage = 64
+	defaultMaxPendingRequests   = 1024
+)
+
+// ReadMode is how a leader serves linearizable reads (thesis §6.4).
+type ReadMode uint8
+
+// Read modes.
+const (
+	// ReadIndex: the leader records its commit index, confirms it is still leader with a
+	// round of heartbeats acknowledged by a majority, waits until it has applied up to
+	// the recorded index, then answers (thesis §6.4). A new leader first commits an entry
+	// of its own term (its no-op). Linearizable.
+	ReadIndex ReadMode = iota
+	// ReadLease: the leader answers from its state while its lease holds: the lease starts
+	// when a majority acknowledged a broadcast and lasts
+	// ElectionTimeoutMin*(1-MaxClockDrift)/(1+MaxClockDrift) of the leader's clock, since
+	// no follower of that majority votes for another server within ElectionTimeoutMin of
+	// its own clock (CheckQuorum) (thesis §6.4.1). Linearizable while clocks drift within
+	// MaxClockDrift.
+	ReadLease
+	// ReadLocal: a node that believes it is leader answers from its state at once, with no
+	// check. Not linearizable: a deposed leader serves stale reads. Kept so scenarios can
+	// show why.
+	ReadLocal
+	readModeLimit
+)
+
+func (m ReadMode) String() string {
+	switch m {
+	case ReadIndex:
+		return "readindex"
+	case ReadLease:
+		return "lease"
+	case ReadLocal:
+		return "local"
+	}
+	return fmt.Sprintf("readmode(%d)", uint8(m))
+}
+
+// ParseReadMode parses "readindex", "lease" or "local".
+func ParseReadMode(s string) (ReadMode, error) {
+	for m := ReadIndex; m < readModeLimit; m++ {
+		if m.String() == s {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown read mode %q: valid modes are readindex, lease, local", s)
+}
 
 // Validate reports the first problem with c, or nil.
 func (c Config) Validate() error {
@@ -67,6 +134,18 @@ func (c Config) Validate() error {
 	if c.ElectionTimeoutMax <= c.ElectionTimeoutMin {
 		return fmt.Errorf("node: config: ElectionTimeoutMax (%v) must exceed ElectionTimeoutMin (%v)",
 			c.ElectionTimeoutMax, c.ElectionTimeoutMin)
+	}
+	if c.ReadMode >= readModeLimit {
+		return fmt.Errorf("node: config: unknown ReadMode %d", c.ReadMode)
+	}
+	if c.ReadMode == ReadLease && !c.CheckQuorum {
+		return errors.New("node: config: ReadLease needs CheckQuorum: a lease is only safe if followers refuse votes while they hear from the leader")
+	}
+	if c.MaxClockDrift < 0 || c.MaxClockDrift >= 1 {
+		return fmt.Errorf("node: config: MaxClockDrift must be in [0, 1), got %v", c.MaxClockDrift)
+	}
+	if c.MaxPendingRequests < 0 {
+		return fmt.Errorf("node: config: MaxPendingRequests must not be negative, got %d", c.MaxPendingRequests)
 	}
 	if c.MaxEntriesPerMessage < 0 {
 		return fmt.Errorf("node: config: MaxEntriesPerMessage must not be negative, got %d", c.MaxEntriesPerMessage)

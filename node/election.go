@@ -51,7 +51,16 @@ func (n *Node) stepDown(now time.Duration, term Term, leader ID) {
 	n.role, n.leader = Follower, leader
 	if wasLeader {
 		n.resetElectionTimer(now)
+		n.abandonClients()
 	}
+}
+
+// stepDownFromLeader makes a leader a follower of its own term, with no known leader
+// (CheckQuorum found no active majority). It keeps its term and its vote.
+func (n *Node) stepDownFromLeader(now time.Duration) {
+	n.role, n.leader = Follower, None
+	n.resetElectionTimer(now)
+	n.abandonClients()
 }
 
 // becomeCandidate starts an election (§5.2): a new term, a vote for itself, and a
@@ -100,8 +109,11 @@ func (n *Node) becomeLeader(now time.Duration) {
 	for i := range n.peers {
 		n.next[i] = last + 1
 		n.match[i] = 0
+		n.acked[i], n.ackedAt[i] = 0, 0
 	}
-	n.appendLocal(EntryNoOp, "")
+	n.round, n.leaderSince = 0, now
+	n.waiters, n.reads = n.waiters[:0], n.reads[:0]
+	n.termStart = n.appendLocal(EntryNoOp, "").Index
 	n.broadcastAppend()
 	n.heartbeatDue = now + n.heartbeatInterval
 	n.maybeCommit() // a single voter commits on its own

@@ -99,23 +99,44 @@ type cluster struct {
 	queue   []Message
 	// drop, if set, loses the messages for which it returns true.
 	drop func(m Message) bool
+	// tweak, if set, adjusts every server's configuration (at start and at restarts).
+	tweak func(*Config)
+	// replies collects every client reply, in order.
+	replies []Reply
 
 	// Safety checks run after every step (§5.2 Election Safety, §5.4 Leader
 	// Completeness, §5.4.3 State Machine Safety).
 	leaders map[Term]ID // the leader of each term seen
 	ledger  []Entry     // the committed entries, as applied by anyone
+	// ledgerTerm[k] is the term of the first server seen applying ledger[k]: at least the
+	// term in which the entry was committed.
+	ledgerTerm []Term
 }
 
 // newCluster starts size servers with empty state and gives each its first wake.
 func newCluster(t tb, size int, seed uint64) *cluster {
+	return newClusterWith(t, size, seed, nil)
+}
+
+// newClusterWith is newCluster with every configuration adjusted by tweak (nil: none).
+func newClusterWith(t tb, size int, seed uint64, tweak func(*Config)) *cluster {
 	t.Helper()
 	c := &cluster{t: t, disks: make([]disk, size), wakeAt: make([]time.Duration, size),
-		applied: make([][]Entry, size)}
+		applied: make([][]Entry, size), tweak: tweak}
 	for i := range size {
-		c.nodes = append(c.nodes, mustNew(t, testConfig(ID(i+1), size, seed*100+uint64(i)), DurableState{}))
+		c.nodes = append(c.nodes, mustNew(t, c.config(ID(i+1), size, seed*100+uint64(i)), DurableState{}))
 		c.step(ID(i+1), Input{Kind: InputWake})
 	}
 	return c
+}
+
+// config is testConfig adjusted by the cluster's tweak.
+func (c *cluster) config(id ID, size int, seed uint64) Config {
+	cfg := testConfig(id, size, seed)
+	if c.tweak != nil {
+		c.tweak(&cfg)
+	}
+	return cfg
 }
 
 // node returns server id.
@@ -140,6 +161,7 @@ func (c *cluster) step(id ID, in Input) Output {
 		c.applied[i] = append(c.applied[i], e)
 	}
 	c.wakeAt[i] = out.WakeAt
+	c.replies = append(c.replies, out.Replies...)
 	c.checkStep(id, &out)
 	return out
 }
@@ -160,6 +182,11 @@ func (c *cluster) checkStep(id ID, out *Output) {
 		if !ok {
 			c.leaders[v.Term] = id
 			for k, e := range c.ledger {
+				// Only entries committed in an earlier term bind this leader: a stale
+				// leader of an old term may lack later commits (Figure 8).
+				if c.ledgerTerm[k] >= v.Term {
+					continue
+				}
 				if k >= len(v.Log) || !v.Log[k].SameAs(e) {
 					c.t.Fatalf("Leader Completeness: new leader %d of term %d lacks committed %v", id, v.Term, e)
 				}
@@ -173,6 +200,7 @@ func (c *cluster) checkStep(id ID, out *Output) {
 			}
 		} else {
 			c.ledger = append(c.ledger, e)
+			c.ledgerTerm = append(c.ledgerTerm, v.Term)
 		}
 	}
 }
@@ -181,7 +209,7 @@ func (c *cluster) checkStep(id ID, out *Output) {
 func (c *cluster) restart(id ID, seed uint64) {
 	c.t.Helper()
 	i := id - 1
-	c.nodes[i] = mustNew(c.t, testConfig(id, len(c.nodes), seed), c.disks[i].state())
+	c.nodes[i] = mustNew(c.t, c.config(id, len(c.nodes), seed), c.disks[i].state())
 	c.applied[i] = nil
 	c.step(id, Input{Kind: InputWake})
 }

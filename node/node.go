@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"raftsim/node/kv"
 )
 
 // pcgStream is the second PCG seed word: a fixed constant, so that the node's stream is a
@@ -25,6 +27,10 @@ type Node struct {
 	electionTimeoutMax   time.Duration
 	heartbeatInterval    time.Duration
 	maxEntriesPerMessage int
+	readMode             ReadMode
+	checkQuorum          bool
+	leaseDuration        time.Duration // ReadLease: how long a lease lasts on this clock
+	maxPending           int
 
 	rng rand.PCG // election timeouts only; called via pointer so draws advance it
 
@@ -38,6 +44,10 @@ type Node struct {
 	leader  ID // the leader of term, or None
 	commit  Index
 	applied Index
+	store   *kv.Store // the state machine, after applying entries up to applied
+
+	now           time.Duration // the local clock reading of the current step
+	leaderContact time.Duration // follower: when it last heard from the leader of its term
 
 	timerArmed       bool
 	electionDeadline time.Duration // follower and candidate
@@ -48,6 +58,17 @@ type Node struct {
 	next  []Index // leader: nextIndex
 	match []Index // leader: matchIndex; match[self] is the leader's own last index
 
+	// Leader: client service (see client.go).
+	leaderSince   time.Duration
+	termStart     Index                    // index of this term's no-op
+	round         uint64                   // broadcast rounds sent in this term
+	roundSentAt   [roundRing]time.Duration // send time of recent rounds, by round % roundRing
+	acked         []uint64                 // per peer: highest round acknowledged in this term
+	ackedAt       []time.Duration          // per peer: send time of that round
+	readBroadcast bool                     // a read arrived in this step and needs a round
+	waiters       []waiter
+	reads         []pendingRead
+
 	// Per-step state, reset by beginStep.
 	stepHardState HardState // term and vote before the step
 	stepCommit    Index     // commit index before the step
@@ -55,6 +76,8 @@ type Node struct {
 	stepRole      Role      // role before the step
 	written       Index     // lowest log index written during the step, 0 if none
 	msgs          []Message // reused across steps: Output.Messages
+	replies       []Reply   // reused across steps: Output.Replies
+	commands      []AppliedCommand
 	proposal      Proposal
 
 	stats Stats
@@ -84,6 +107,10 @@ func New(cfg Config, d DurableState) (*Node, error) {
 		electionTimeoutMax:   cfg.ElectionTimeoutMax,
 		heartbeatInterval:    cfg.HeartbeatInterval,
 		maxEntriesPerMessage: cfg.MaxEntriesPerMessage,
+		readMode:             cfg.ReadMode,
+		checkQuorum:          cfg.CheckQuorum,
+		maxPending:           cfg.MaxPendingRequests,
+		store:                kv.NewStore(),
 		term:                 d.HardState.Term,
 		vote:                 d.HardState.Vote,
 		log:                  raftLog{entries: slices.Clone(d.Log)},
@@ -91,6 +118,16 @@ func New(cfg Config, d DurableState) (*Node, error) {
 		votes:                make([]bool, len(peers)),
 		next:                 make([]Index, len(peers)),
 		match:                make([]Index, len(peers)),
+		acked:                make([]uint64, len(peers)),
+		ackedAt:              make([]time.Duration, len(peers)),
+	}
+	// A follower may vote for another server electionTimeoutMin after hearing from the
+	// leader, by its own clock. Clocks drift by at most MaxClockDrift against real time,
+	// so a lease of L on this clock must satisfy L/(1-d) <= electionTimeoutMin/(1+d).
+	drift := cfg.MaxClockDrift
+	n.leaseDuration = time.Duration(float64(cfg.ElectionTimeoutMin) * (1 - drift) / (1 + drift))
+	if n.maxPending == 0 {
+		n.maxPending = defaultMaxPendingRequests
 	}
 	if n.maxEntriesPerMessage == 0 {
 		n.maxEntriesPerMessage = defaultMaxEntriesPerMessage
@@ -117,7 +154,7 @@ func validateDurable(peers []ID, d DurableState) error {
 			return fmt.Errorf("node: durable state: entry %v has term %d after term %d", e, e.Term, prev)
 		case e.Term > hs.Term:
 			return fmt.Errorf("node: durable state: entry %v has a term above the current term %d", e, hs.Term)
-		case e.Kind != EntryNormal && e.Kind != EntryNoOp:
+		case !e.Kind.Valid():
 			return fmt.Errorf("node: durable state: entry %v has unknown kind", e)
 		}
 		prev = e.Term
@@ -130,7 +167,7 @@ func validateDurable(peers []ID, d DurableState) error {
 // input is counted in Stats.Rejected and otherwise ignored; Step panics only when an
 // internal invariant is broken, which is a bug in this package.
 func (n *Node) Step(now time.Duration, in Input) Output {
-	n.beginStep()
+	n.beginStep(now)
 	if !n.timerArmed {
 		n.resetElectionTimer(now)
 	}
@@ -145,6 +182,8 @@ func (n *Node) Step(now time.Duration, in Input) Output {
 		if n.role != Leader {
 			n.becomeCandidate(now)
 		}
+	case InputClient:
+		n.handleClient(in.Request)
 	default:
 		n.stats.Rejected++
 	}
@@ -165,6 +204,7 @@ func (n *Node) View() View {
 		CommitIndex:  n.commit,
 		AppliedIndex: n.applied,
 		Peers:        n.peers[:len(n.peers):len(n.peers)],
+		Store:        n.store,
 	}
 }
 
@@ -182,7 +222,12 @@ func (n *Node) Clone() *Node {
 	c.votes = slices.Clone(n.votes)
 	c.next = slices.Clone(n.next)
 	c.match = slices.Clone(n.match)
-	c.msgs = nil
+	c.acked = slices.Clone(n.acked)
+	c.ackedAt = slices.Clone(n.ackedAt)
+	c.waiters = slices.Clone(n.waiters)
+	c.reads = slices.Clone(n.reads)
+	c.store = n.store.Clone()
+	c.msgs, c.replies, c.commands = nil, nil, nil
 	return &c
 }
 
@@ -191,6 +236,12 @@ func (n *Node) Clone() *Node {
 func (n *Node) handleWake(now time.Duration) {
 	if n.role == Leader {
 		if now >= n.heartbeatDue {
+			if n.checkQuorum && !n.quorumActive(n.electionTimeoutMax) {
+				// CheckQuorum: no majority has answered for an election timeout, so
+				// another leader may well exist; stop serving (thesis §6.2).
+				n.stepDownFromLeader(now)
+				return
+			}
 			n.broadcastAppend()
 			n.heartbeatDue = now + n.heartbeatInterval
 		}
@@ -206,6 +257,12 @@ func (n *Node) handleWake(now time.Duration) {
 func (n *Node) handleMessage(now time.Duration, m Message) {
 	if !n.wellFormed(&m) {
 		n.stats.Rejected++
+		return
+	}
+	if m.Type == MsgVote && m.Term > n.term && n.inLease() {
+		// CheckQuorum: a live leader exists; this candidate cannot see it and must not
+		// depose it. Ignore the request entirely, term included (thesis §6.2).
+		n.stats.VotesIgnored++
 		return
 	}
 	if m.Term > n.term {
@@ -244,7 +301,8 @@ func (n *Node) send(m Message) {
 }
 
 // beginStep resets the per-step state.
-func (n *Node) beginStep() {
+func (n *Node) beginStep(now time.Duration) {
+	n.now = now
 	n.stepHardState = HardState{Term: n.term, Vote: n.vote}
 	n.stepCommit = n.commit
 	n.stepLast = n.log.lastIndex()
@@ -252,6 +310,10 @@ func (n *Node) beginStep() {
 	n.written = 0
 	clear(n.msgs) // drop references to entries of earlier steps
 	n.msgs = n.msgs[:0]
+	clear(n.replies)
+	n.replies = n.replies[:0]
+	n.commands = n.commands[:0]
+	n.readBroadcast = false
 	n.proposal = Proposal{}
 }
 
@@ -265,6 +327,18 @@ func (n *Node) noteWritten(i Index) {
 // finishStep builds the step's Output: the durable part, the messages, the entries newly
 // committed (applied exactly once, in order), and the next wake-up.
 func (n *Node) finishStep() Output {
+	if n.readBroadcast && n.role == Leader {
+		n.broadcastAppend()
+	}
+	var apply []Entry
+	if n.commit > n.applied {
+		apply = n.log.slice(n.applied+1, n.commit+1)
+		n.applied = n.commit
+		n.applyCommitted(apply)
+	}
+	if n.role == Leader {
+		n.serveReads()
+	}
 	n.checkInvariants()
 	out := Output{
 		HardState: HardState{Term: n.term, Vote: n.vote},
@@ -280,9 +354,12 @@ func (n *Node) finishStep() Output {
 	if len(n.msgs) > 0 {
 		out.Messages = n.msgs
 	}
-	if n.commit > n.applied {
-		out.Apply = n.log.slice(n.applied+1, n.commit+1)
-		n.applied = n.commit
+	out.Apply = apply
+	if len(n.replies) > 0 {
+		out.Replies = n.replies
+	}
+	if len(n.commands) > 0 {
+		out.Commands = n.commands
 	}
 	if n.role == Leader {
 		out.WakeAt = n.heartbeatDue

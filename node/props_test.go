@@ -1,6 +1,8 @@
 package node
 
 import (
+	"raftsim/node/kv"
+
 	"slices"
 	"testing"
 	"time"
@@ -165,6 +167,10 @@ func (f *fuzzer) input() Input {
 		f.now += time.Duration(rapid.IntRange(0, 400).Draw(t, "advance ms")) * time.Millisecond
 		return Input{Kind: InputWake}
 	case 2:
+		if rapid.Bool().Draw(t, "client") {
+			return request(kv.ClientID(rapid.IntRange(0, 3).Draw(t, "client id")), uint64(rapid.IntRange(0, 5).Draw(t, "seq")),
+				kv.Op(rapid.IntRange(0, 4).Draw(t, "op")), "k", "v")
+		}
 		return Input{Kind: InputPropose, Data: "p"}
 	case 3:
 		return Input{Kind: InputKind(rapid.IntRange(0, 255).Draw(t, "raw kind"))}
@@ -298,7 +304,17 @@ func (c *cluster) randomAction(t *rapid.T, boots *uint64) {
 		if id == None || rapid.IntRange(0, 3).Draw(t, "misdirected") == 0 {
 			id = ID(rapid.IntRange(1, len(c.nodes)).Draw(t, "proposer"))
 		}
-		c.step(id, Input{Kind: InputPropose, Data: "v"})
+		if rapid.Bool().Draw(t, "client request") {
+			client := kv.ClientID(rapid.IntRange(1, 3).Draw(t, "client"))
+			op := kv.Op(rapid.IntRange(int(kv.OpGet), int(kv.OpAppend)).Draw(t, "op"))
+			value := ""
+			if op != kv.OpGet {
+				value = "v"
+			}
+			c.step(id, request(client, uint64(rapid.IntRange(1, 4).Draw(t, "seq")), op, "k", value))
+		} else {
+			c.step(id, Input{Kind: InputPropose, Data: "v"})
+		}
 	case a < 94:
 		*boots++
 		c.restart(ID(rapid.IntRange(1, len(c.nodes)).Draw(t, "restarted")), *boots)

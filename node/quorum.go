@@ -1,5 +1,7 @@
 package node
 
+import "cmp"
+
 // maxInlineVoters is the configuration size up to which quorumIndex sorts on the stack.
 const maxInlineVoters = 16
 
@@ -9,16 +11,21 @@ const maxInlineVoters = 16
 //
 // With the values sorted ascending, the (len-1)/2-th is that N: it and every value above
 // it, len - (len-1)/2 = floor(len/2)+1 values, are >= it, and no larger N has as many.
-func quorumIndex(match []Index) Index {
+func quorumIndex(match []Index) Index { return quorumValue(match) }
+
+// quorumValue is quorumIndex for any ordered values: the largest value that a majority of
+// xs reach. Leases use it on contact times, ReadIndex on acknowledged broadcast rounds.
+func quorumValue[T cmp.Ordered](match []T) T {
+	var zero T
 	if len(match) == 0 {
-		return 0
+		return zero
 	}
-	var buf [maxInlineVoters]Index
-	var s []Index
+	var buf [maxInlineVoters]T
+	var s []T
 	if len(match) <= len(buf) {
 		s = buf[:len(match)]
 	} else {
-		s = make([]Index, len(match))
+		s = make([]T, len(match))
 	}
 	copy(s, match)
 	// Insertion sort: configurations are small, and it keeps buf on the stack.

@@ -27,8 +27,11 @@ func (n *Node) appendLocal(kind EntryKind, data string) Entry {
 	return e
 }
 
-// broadcastAppend sends an AppendEntries to every other server.
+// broadcastAppend sends an AppendEntries to every other server, as a new broadcast round
+// (see Message.Round).
 func (n *Node) broadcastAppend() {
+	n.round++
+	n.roundSentAt[n.round%roundRing] = n.now
 	for i := range n.peers {
 		if i != n.self {
 			n.sendAppend(i)
@@ -48,7 +51,7 @@ func (n *Node) sendAppend(i int) {
 	hi := min(n.log.lastIndex()+1, next+Index(n.maxEntriesPerMessage))
 	n.send(Message{Type: MsgApp, To: n.peers[i], Term: n.term,
 		PrevLogIndex: next - 1, PrevLogTerm: prevTerm,
-		Entries: n.log.slice(next, hi), LeaderCommit: n.commit})
+		Entries: n.log.slice(next, hi), LeaderCommit: n.commit, Round: n.round})
 	n.next[i] = hi
 }
 
@@ -67,6 +70,7 @@ func (n *Node) handleApp(now time.Duration, m *Message) {
 	// A candidate that hears from the leader of its own term steps down (§5.2); a
 	// follower learns who leads and restarts its election timer.
 	n.becomeFollower(now, m.Term, m.From)
+	n.leaderContact = now
 	if t, ok := n.log.term(m.PrevLogIndex); !ok || t != m.PrevLogTerm {
 		n.rejectApp(m, t, ok)
 		return
@@ -80,14 +84,14 @@ func (n *Node) handleApp(now time.Duration, m *Message) {
 	if c := min(m.LeaderCommit, last); c > n.commit {
 		n.commit = c
 	}
-	n.send(Message{Type: MsgAppResp, To: m.From, Term: n.term, Success: true, MatchIndex: last})
+	n.send(Message{Type: MsgAppResp, To: m.From, Term: n.term, Success: true, MatchIndex: last, Round: m.Round})
 }
 
 // rejectApp answers an AppendEntries whose consistency check failed (§5.3) with the hint
 // for fast backtracking: the term at PrevLogIndex and the first index of that term, or
 // (term 0) the index just past a log that is too short.
 func (n *Node) rejectApp(m *Message, prevTerm Term, ok bool) {
-	r := Message{Type: MsgAppResp, To: m.From, Term: n.term}
+	r := Message{Type: MsgAppResp, To: m.From, Term: n.term, Round: m.Round}
 	if !ok {
 		r.ConflictIndex = n.log.lastIndex() + 1
 	} else {
@@ -143,6 +147,11 @@ func (n *Node) handleAppResp(m *Message) {
 		return
 	}
 	i := n.peerPos(m.From)
+	if m.Round > n.round {
+		n.stats.Rejected++ // acknowledges a broadcast the leader never sent
+		return
+	}
+	n.recordAck(i, m.Round)
 	if !m.Success {
 		n.handleAppReject(i, m)
 		return

@@ -40,6 +40,8 @@ package node
 import (
 	"fmt"
 	"time"
+
+	"raftsim/node/kv"
 )
 
 // ID names a server. Servers are numbered from 1; None (0) means "no server".
@@ -87,7 +89,13 @@ const (
 	// earlier terms can be committed by counting replicas of an entry of the current term
 	// (§5.4.2, §8).
 	EntryNoOp
+	// EntryCommand carries a client's write command for the key-value state machine,
+	// encoded with kv.Command.Encode.
+	EntryCommand
 )
+
+// Valid reports whether k is a known entry kind.
+func (k EntryKind) Valid() bool { return k <= EntryCommand }
 
 func (k EntryKind) String() string {
 	switch k {
@@ -95,6 +103,8 @@ func (k EntryKind) String() string {
 		return "normal"
 	case EntryNoOp:
 		return "noop"
+	case EntryCommand:
+		return "command"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -168,6 +178,13 @@ type Message struct {
 	Entries      []Entry // shared, read-only; see Entry
 	LeaderCommit Index
 
+	// MsgApp: the leader's broadcast round, a counter that grows with every broadcast of
+	// its term. MsgAppResp echoes the round of the request it answers, so that the leader
+	// learns which of its broadcasts a follower acknowledged: ReadIndex confirms leadership
+	// with a round sent after the read arrived (thesis §6.4), and leases and CheckQuorum
+	// date their contact with each follower by it.
+	Round uint64
+
 	// MsgVoteResp and MsgAppResp: whether the request was granted or accepted.
 	Success bool
 
@@ -232,6 +249,9 @@ const (
 	// InputCampaign: start an election now, as if the election timer had fired (§5.2).
 	// Scripted scenarios use it to force an election; a leader ignores it.
 	InputCampaign
+	// InputClient: a client's request (Input.Request). The node answers it, now or in a
+	// later step, with a Reply in Output.Replies.
+	InputClient
 )
 
 func (k InputKind) String() string {
@@ -244,6 +264,8 @@ func (k InputKind) String() string {
 		return "propose"
 	case InputCampaign:
 		return "campaign"
+	case InputClient:
+		return "client"
 	}
 	return fmt.Sprintf("input(%d)", uint8(k))
 }
@@ -251,8 +273,59 @@ func (k InputKind) String() string {
 // Input is one thing that happens to a node.
 type Input struct {
 	Kind    InputKind
-	Message Message // InputMessage
-	Data    string  // InputPropose: the command
+	Message Message    // InputMessage
+	Data    string     // InputPropose: the command
+	Request kv.Command // InputClient
+}
+
+// ReplyStatus is the outcome of a client request.
+type ReplyStatus uint8
+
+// Reply statuses.
+const (
+	// ReplyOK: the request took effect (or, for a retry, had taken effect); Value is its
+	// result.
+	ReplyOK ReplyStatus = iota + 1
+	// ReplyNotLeader: this node cannot serve the request; Leader is the leader it believes
+	// in (None if it knows none). The request may still take effect if this node had
+	// appended it as leader: clients retry with the same sequence number.
+	ReplyNotLeader
+	// ReplyBusy: the leader's queue of pending requests is full; retry later.
+	ReplyBusy
+	// ReplyInvalid: the request is malformed; it will never succeed.
+	ReplyInvalid
+)
+
+func (s ReplyStatus) String() string {
+	switch s {
+	case ReplyOK:
+		return "ok"
+	case ReplyNotLeader:
+		return "not-leader"
+	case ReplyBusy:
+		return "busy"
+	case ReplyInvalid:
+		return "invalid"
+	}
+	return fmt.Sprintf("status(%d)", uint8(s))
+}
+
+// Reply answers a client request.
+type Reply struct {
+	Client kv.ClientID
+	Seq    uint64
+	Status ReplyStatus
+	Value  string // ReplyOK: get: the value read; append: the value after it; put: ""
+	Leader ID     // ReplyNotLeader: the hint
+}
+
+// AppliedCommand reports what applying one EntryCommand did to the state machine, for the
+// exactly-once check.
+type AppliedCommand struct {
+	Index   Index
+	Client  kv.ClientID
+	Seq     uint64
+	Outcome kv.Outcome
 }
 
 // Proposal is the answer to an InputPropose.
@@ -291,6 +364,13 @@ type Output struct {
 	// Proposal answers an InputPropose (zero for other inputs).
 	Proposal Proposal
 
+	// Replies answer client requests (of this step or earlier ones). The host sends them
+	// after the messages.
+	Replies []Reply
+
+	// Commands reports, for each EntryCommand in Apply, what it did to the state machine.
+	Commands []AppliedCommand
+
 	WakeAt time.Duration
 }
 
@@ -307,6 +387,9 @@ type View struct {
 	CommitIndex  Index
 	AppliedIndex Index
 	Peers        []ID // the voting configuration, ascending, including ID
+	// Store is the node's key-value state machine after applying AppliedIndex entries.
+	// Read-only.
+	Store *kv.Store
 }
 
 // LastIndex is the index of the last log entry (0 if the log is empty).
@@ -330,4 +413,7 @@ type Stats struct {
 	Rejected uint64
 	// Elections counts the times this node became a candidate.
 	Elections uint64
+	// VotesIgnored counts RequestVotes ignored because a live leader was known
+	// (CheckQuorum).
+	VotesIgnored uint64
 }
