@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"raftsim/linearizability"
 	"raftsim/node"
 	"raftsim/sim"
 )
@@ -16,12 +17,12 @@ const failoverBound = 2 * time.Second
 func happyPath() Scenario {
 	return Scenario{
 		Name:      "happy-path",
-		Summary:   "5 nodes, reliable network: one leader, every proposal commits and applies everywhere",
+		Summary:   "5 nodes, reliable network, 5 clients: one leader; every write commits once and applies everywhere; the history is linearizable",
 		Questions: "R1, R4",
 		Configure: func(c *sim.Config) {
 			reliable(c)
 			c.Duration = 5 * time.Second
-			c.Load.Start, c.Load.Stop = ms(500), ms(4500)
+			c.Clients.Start, c.Clients.Stop = ms(500), ms(4500)
 		},
 		Script: func(w *sim.World) Assertion {
 			var first node.ID
@@ -29,24 +30,37 @@ func happyPath() Scenario {
 			expectWithin(w, 0, failoverBound, "leader elected", leaderExists,
 				func(*sim.World) string { return "no leader" },
 				func(w *sim.World) { first, firstTerm = w.Leader(), w.View(w.Leader()).Term })
-			return func(w *sim.World, r *sim.Result) error {
+			return func(w *sim.World, o *Outcome) error {
 				if l := w.Leader(); l != first || w.View(l).Term != firstTerm {
 					return fmt.Errorf("leadership changed on a reliable network: first node %d in term %d, at the end node %d", first, firstTerm, l)
 				}
-				if r.Counts.ProposalsAccepted < 100 {
-					return fmt.Errorf("only %d proposals accepted, want at least 100", r.Counts.ProposalsAccepted)
+				c := o.Counts
+				if c.ClientOK < 100 || c.ClientUnknown != 0 {
+					return fmt.Errorf("%d client operations ok and %d unknown, want at least 100 ok and none unknown", c.ClientOK, c.ClientUnknown)
 				}
 				if !converged(w) {
 					return fmt.Errorf("not every node committed and applied all %d committed entries:\n%s", len(w.Committed()), w.Describe())
 				}
-				// Every accepted proposal plus the leader's no-op is committed: nothing was lost.
-				if want := r.Counts.ProposalsAccepted + 1; r.Counts.Commits != want {
-					return fmt.Errorf("%d entries committed, want %d (every accepted proposal and the no-op)", r.Counts.Commits, want)
+				// Each acknowledged write is in the log exactly once, after the leader's no-op:
+				// on a reliable network no retry duplicates a command.
+				if want := uint64(completedWrites(o)) + 1; c.Commits != want {
+					return fmt.Errorf("%d entries committed, want %d (every acknowledged write and the no-op)", c.Commits, want)
 				}
-				return nil
+				return requireLinearizable(o)
 			}
 		},
 	}
+}
+
+// completedWrites counts the puts and appends the clients saw acknowledged.
+func completedWrites(o *Outcome) int {
+	n := 0
+	for _, op := range o.History {
+		if op.Kind != linearizability.Get && !op.Unknown {
+			n++
+		}
+	}
+	return n
 }
 
 func leaderCrash() Scenario {
@@ -56,7 +70,7 @@ func leaderCrash() Scenario {
 		Questions: "E1",
 		Configure: func(c *sim.Config) {
 			c.Duration = 7 * time.Second
-			c.Load.Stop = ms(6000)
+			c.Clients.Stop = ms(6000)
 		},
 		Script: func(w *sim.World) Assertion {
 			var old node.ID
@@ -86,7 +100,7 @@ func leaderCrash() Scenario {
 					v := w.View(old)
 					w.Note("node %d is back as a follower of node %d in term %d", old, v.Leader, v.Term)
 				})
-			return func(w *sim.World, r *sim.Result) error {
+			return func(w *sim.World, o *Outcome) error {
 				if len(w.Committed()) <= commitsAtCrash {
 					return fmt.Errorf("no entry committed after the crash (%d before, %d at the end)", commitsAtCrash, len(w.Committed()))
 				}
@@ -106,7 +120,7 @@ func minorityPartition() Scenario {
 		Questions: "R2, E5",
 		Configure: func(c *sim.Config) {
 			c.Duration = 8 * time.Second
-			c.Load.Stop = ms(7000)
+			c.Clients.Stop = ms(7000)
 		},
 		Script: func(w *sim.World) Assertion {
 			var minority []node.ID
@@ -130,7 +144,7 @@ func minorityPartition() Scenario {
 					return fmt.Sprintf("majority has not elected a leader and committed 10 entries (ledger %d at cut, %d now)", commitsAtCut, len(w.Committed()))
 				}, nil)
 			w.At(5*time.Second, "heal", func(w *sim.World) { w.Heal() })
-			return func(w *sim.World, r *sim.Result) error {
+			return func(w *sim.World, o *Outcome) error {
 				if !converged(w) {
 					return fmt.Errorf("the minority %v did not catch up after healing:\n%s", minority, w.Describe())
 				}
@@ -149,7 +163,7 @@ func majorityLoss() Scenario {
 		Configure: func(c *sim.Config) {
 			reliable(c)
 			c.Duration = 10 * time.Second
-			c.Load.Stop = ms(9000)
+			c.Clients.Stop = ms(9000)
 		},
 		Script: func(w *sim.World) Assertion {
 			var victims []node.ID
@@ -187,7 +201,7 @@ func majorityLoss() Scenario {
 			expectWithin(w, up, up+failoverBound, "recovery after restarts",
 				func(w *sim.World) bool { return leaderExists(w) && len(w.Committed()) > commits },
 				func(w *sim.World) string { return "no leader committing after the restarts" }, nil)
-			return func(w *sim.World, r *sim.Result) error {
+			return func(w *sim.World, o *Outcome) error {
 				if !converged(w) {
 					return fmt.Errorf("the cluster did not converge after recovery:\n%s", w.Describe())
 				}

@@ -37,7 +37,7 @@ func figure8() Scenario {
 			// Long timeouts: only the script's forced campaigns elect anyone.
 			c.Node.ElectionTimeoutMin, c.Node.ElectionTimeoutMax = ms(1000), ms(2000)
 			c.Node.MaxEntriesPerMessage = 1
-			c.Load = sim.Workload{}
+			c.Clients.Count = 0 // only the script writes
 			c.Duration = 3 * time.Second
 		},
 		Script: figure8Script,
@@ -131,7 +131,7 @@ func (f *figure8State) watch(w *sim.World) {
 	w.At(w.Now()+ms(20), "(d) S5 campaigns again", func(w *sim.World) { w.Campaign(f.s5) })
 }
 
-func (f *figure8State) assert(w *sim.World, r *sim.Result) error {
+func (f *figure8State) assert(w *sim.World, o *Outcome) error {
 	if !f.seenTrap {
 		return fmt.Errorf("at Figure 8 (c) the old-term entry was already committed: %s", f.trapNotes)
 	}

@@ -5,18 +5,27 @@
 // The go test entry points live here too: `go test ./scenarios` runs every scenario over a
 // few seeds; -seed N runs seed N only and -seeds N runs seeds 1..N.
 //
+// Every run is checked three ways: the safety checks after every event (inside the
+// simulator), the scenario's own assertion, and the clients' history for linearizability
+// (package linearizability, with porcupine). The history check runs after the simulation
+// with a wall-clock budget, outside the deterministic core: its verdict is not part of the
+// trace hash, and a check that runs out of time is inconclusive, never a pass.
+//
 // Determinism: a scenario's script may draw randomness only from the world's streams
 // (World.Random, World.FaultRandom); it runs inside the simulator's single goroutine.
 //
-// Imports: sim, node, netsim and the standard library.
+// Imports: sim, node, netsim, linearizability and the standard library. No I/O: callers
+// write the visualization (WriteVisualization takes an io.Writer).
 package scenarios
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
 
+	"raftsim/linearizability"
 	"raftsim/sim"
 )
 
@@ -35,11 +44,16 @@ type Scenario struct {
 	// and returns the assertion to check on the finished run. Probes that find a broken
 	// expectation during the run fail it with World.Failf.
 	Script func(w *sim.World) Assertion
+	// ExpectsViolations, if set, says for a configuration that the scenario's point is a
+	// non-linearizable history (an unsafe read mode, say): a NotLinearizable verdict then
+	// does not fail the run by itself, and the assertion judges it.
+	ExpectsViolations func(c *sim.Config) bool
 }
 
-// Assertion checks a finished run (that no safety check failed is already known). It
-// returns an error that says what was expected and what happened.
-type Assertion func(w *sim.World, r *sim.Result) error
+// Assertion checks a finished run (that no safety check failed is already known, and the
+// history's linearizability verdict is in o). It returns an error that says what was
+// expected and what happened.
+type Assertion func(w *sim.World, o *Outcome) error
 
 // All returns every scenario, sorted by name.
 func All() []Scenario {
@@ -51,6 +65,10 @@ func All() []Scenario {
 		figure8(),
 		churn(),
 		standard(),
+		leaderMoves(),
+		crashAtEachStep(),
+		retryAfterCommit(),
+		staleRead(),
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all
@@ -76,24 +94,57 @@ func Lookup(name string) (Scenario, error) {
 	return Scenario{}, fmt.Errorf("unknown scenario %q; valid scenarios: %s", name, strings.Join(Names(), ", "))
 }
 
-// Options tune one run without changing its outcome (except Trace's cost).
+// Options tune one run.
 type Options struct {
-	// Trace, if not nil, receives one line per event (see sim.Config.Trace).
+	// Trace, if not nil, receives one line per event (see sim.Config.Trace). It does not
+	// change the run.
 	Trace func(line string)
+	// Overrides change the scenario's node options (and so the run).
+	Overrides Overrides
+	// CheckBudget bounds the wall time of the linearizability check (0:
+	// DefaultCheckBudget).
+	CheckBudget time.Duration
 }
+
+// DefaultCheckBudget is the linearizability check's default wall-clock budget. A
+// standard run's history checks in milliseconds; the budget is for pathological ones.
+const DefaultCheckBudget = 20 * time.Second
 
 // Outcome is a finished scenario run.
 type Outcome struct {
 	sim.Result
+	// Overrides are the node option overrides the run used (for its replay command).
+	Overrides Overrides
+	// Linearizability is the verdict on the clients' history (zero if the run failed a
+	// safety check first, or had no clients).
+	Linearizability linearizability.Result
+	// ViolationExpected: the scenario expects this configuration's history not to be
+	// linearizable (see Scenario.ExpectsViolations).
+	ViolationExpected bool
 	// Assertion is the scenario's own verdict, checked only when every safety check held
 	// (nil: the answer was as expected).
 	Assertion error
 	// Err is a setup error (an invalid configuration); the run did not happen.
 	Err error
+	// Visualization is the path of the history's HTML visualization, if a caller wrote
+	// one (see WriteVisualization); Report mentions it.
+	Visualization string
 }
 
 // Failed reports whether the run broke a check, its assertion, or could not start.
-func (o *Outcome) Failed() bool { return o.Err != nil || o.Failure != nil || o.Assertion != nil }
+func (o *Outcome) Failed() bool {
+	return o.Err != nil || o.Failure != nil || o.Assertion != nil || o.unexpectedViolation()
+}
+
+func (o *Outcome) unexpectedViolation() bool {
+	return o.Linearizability.Verdict == linearizability.NotLinearizable && !o.ViolationExpected
+}
+
+// Inconclusive reports whether the history check ran out of time. An inconclusive run
+// is not a pass; the tool exits with status 3 for it.
+func (o *Outcome) Inconclusive() bool {
+	return o.Linearizability.Verdict == linearizability.Inconclusive
+}
 
 // Problem describes what went wrong in one line plus detail, or "" if nothing did.
 func (o *Outcome) Problem() string {
@@ -102,8 +153,12 @@ func (o *Outcome) Problem() string {
 		return "setup: " + o.Err.Error()
 	case o.Failure != nil:
 		return o.Failure.Error()
+	case o.unexpectedViolation():
+		return fmt.Sprintf("Linearizability failed: the clients' history (%d operations) has no legal linearization", o.Linearizability.Checked)
 	case o.Assertion != nil:
 		return "scenario assertion failed: " + o.Assertion.Error()
+	case o.Inconclusive():
+		return fmt.Sprintf("Linearizability inconclusive: the check ran out of its %v budget", o.Linearizability.Elapsed.Round(time.Millisecond))
 	}
 	return ""
 }
@@ -119,33 +174,70 @@ func (s Scenario) Config(seed uint64) sim.Config {
 	return c
 }
 
-// Run runs the scenario with one seed.
+// Run runs the scenario with one seed, then checks the clients' history and the
+// scenario's assertion.
 func Run(s Scenario, seed uint64, opts Options) Outcome {
 	cfg := s.Config(seed)
 	cfg.Trace = opts.Trace
+	out := Outcome{Result: sim.Result{Scenario: s.Name, Seed: seed}, Overrides: opts.Overrides}
+	if err := opts.Overrides.Apply(&cfg); err != nil {
+		out.Err = err
+		return out
+	}
+	out.ViolationExpected = s.ExpectsViolations != nil && s.ExpectsViolations(&cfg)
 	w, err := sim.New(cfg)
 	if err != nil {
-		return Outcome{Result: sim.Result{Scenario: s.Name, Seed: seed}, Err: err}
+		out.Err = err
+		return out
 	}
 	assert := s.Script(w)
-	res := w.Run()
-	out := Outcome{Result: res}
-	if res.Failure == nil && assert != nil {
-		out.Assertion = assert(w, &res)
+	out.Result = w.Run()
+	if out.Failure != nil {
+		return out
+	}
+	if len(out.History) > 0 {
+		budget := opts.CheckBudget
+		if budget == 0 {
+			budget = DefaultCheckBudget
+		}
+		out.Linearizability, err = linearizability.Check(out.History, budget)
+		if err != nil {
+			// The simulator recorded a history the checker refuses: a simulator bug.
+			out.Err = fmt.Errorf("the recorded history is malformed: %w", err)
+			return out
+		}
+	}
+	if assert != nil {
+		out.Assertion = assert(w, &out)
 	}
 	return out
 }
 
-// ReplayCommand is the command that replays a scenario run with a full event trace.
-func ReplayCommand(name string, seed uint64) string {
-	return fmt.Sprintf("go run ./cmd/raftsim replay -scenario %s -seed %d -trace %s-%d.trace", name, seed, name, seed)
+// WriteVisualization writes the run's history as porcupine's HTML visualization, with the
+// run's faults and leaders as annotations. The outcome must have a checked history.
+func WriteVisualization(o *Outcome, w io.Writer) error {
+	if o.Linearizability.Verdict == 0 {
+		return fmt.Errorf("scenario %s seed %d has no checked history to visualize", o.Scenario, o.Seed)
+	}
+	return o.Linearizability.WriteHTML(w, o.Annotations)
 }
 
-// Report formats a failed outcome for a person: what failed, where, and the command that
-// replays it (always last).
+// ReplayCommand is the command that replays a scenario run with a full event trace.
+func ReplayCommand(name string, seed uint64, ov Overrides) string {
+	return fmt.Sprintf("go run ./cmd/raftsim replay -scenario %s -seed %d%s -trace %s-%d.trace", name, seed, ov.Flags(), name, seed)
+}
+
+// Report formats a failed outcome for a person: what failed, where, the history's
+// visualization if one was written, and the command that replays it (always last).
 func Report(o *Outcome) string {
-	return fmt.Sprintf("scenario %s seed %d failed (trace %016x, virtual time %v):\n  %s\nreplay: %s",
-		o.Scenario, o.Seed, o.TraceHash, o.VirtualTime, o.Problem(), ReplayCommand(o.Scenario, o.Seed))
+	var b strings.Builder
+	fmt.Fprintf(&b, "scenario %s seed %d%s failed (trace %016x, virtual time %v):\n  %s\n",
+		o.Scenario, o.Seed, o.Overrides.Flags(), o.TraceHash, o.VirtualTime, o.Problem())
+	if o.Visualization != "" {
+		fmt.Fprintf(&b, "history visualization: %s\n", o.Visualization)
+	}
+	fmt.Fprintf(&b, "replay: %s", ReplayCommand(o.Scenario, o.Seed, o.Overrides))
+	return b.String()
 }
 
 // ms is a shorthand for scenario timings.

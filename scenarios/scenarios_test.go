@@ -2,7 +2,12 @@ package scenarios
 
 import (
 	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"raftsim/linearizability"
 )
 
 var (
@@ -39,8 +44,9 @@ func TestScenarios(t *testing.T) {
 			failures := 0
 			for _, seed := range seeds {
 				o := Run(sc, seed, Options{})
-				if o.Failed() {
+				if o.Failed() || o.Inconclusive() {
 					failures++
+					writeVisualization(t, &o)
 					t.Errorf("%s", Report(&o))
 					if failures >= 5 {
 						t.Fatalf("stopping %s after %d failing seeds", sc.Name, failures)
@@ -48,5 +54,75 @@ func TestScenarios(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// writeVisualization writes a non-linearizable history's visualization to the system's
+// temporary directory (not t.TempDir, which is deleted when the test ends) so that the
+// failure report can point at it.
+func writeVisualization(t *testing.T, o *Outcome) {
+	if o.Linearizability.Verdict != linearizability.NotLinearizable {
+		return
+	}
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("raftsim-%s-%d.html", o.Scenario, o.Seed))
+	fh, err := os.Create(path)
+	if err != nil {
+		t.Logf("cannot write the visualization: %v", err)
+		return
+	}
+	defer fh.Close()
+	if err := WriteVisualization(o, fh); err != nil {
+		t.Logf("cannot write the visualization: %v", err)
+		return
+	}
+	o.Visualization = path
+}
+
+// TestStaleReadByReadMode shows thesis §6.4's answer over several seeds: with ReadIndex
+// and with leases (clocks drifting within the bound) a leader cut off from the majority
+// serves no stale read; with local reads it does, and the checker finds it in most seeds.
+func TestStaleReadByReadMode(t *testing.T) {
+	sc, err := Lookup("stale-read-partitioned-leader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const seeds = 20
+	for _, mode := range []string{"readindex", "lease", "local"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			found := 0
+			for seed := uint64(1); seed <= seeds; seed++ {
+				o := Run(sc, seed, Options{Overrides: Overrides{Reads: mode}})
+				if o.Failed() || o.Inconclusive() {
+					writeVisualization(t, &o)
+					t.Fatalf("%s", Report(&o))
+				}
+				if o.Linearizability.Verdict == linearizability.NotLinearizable {
+					found++
+				}
+			}
+			switch {
+			case mode != "local" && found != 0:
+				t.Fatalf("%d of %d histories not linearizable with %s reads", found, seeds, mode)
+			case mode == "local" && found < seeds*7/10:
+				t.Fatalf("the checker found the stale read in only %d of %d seeds with local reads, want most", found, seeds)
+			}
+			t.Logf("%s reads: %d of %d histories not linearizable", mode, found, seeds)
+		})
+	}
+}
+
+// TestOverridesRejectBadInput: a bad read mode, or a lease without CheckQuorum, is a setup
+// error that says what is valid.
+func TestOverridesRejectBadInput(t *testing.T) {
+	sc, _ := Lookup("happy-path")
+	off := false
+	for _, ov := range []Overrides{{Reads: "sometimes"}, {Reads: "lease", CheckQuorum: &off}} {
+		o := Run(sc, 1, Options{Overrides: ov})
+		if o.Err == nil {
+			t.Errorf("%+v: no setup error", ov)
+			continue
+		}
+		t.Logf("%+v: %v", ov, o.Err)
 	}
 }

@@ -21,7 +21,7 @@ func standard() Scenario {
 		Configure: func(c *sim.Config) {
 			c.Duration = 10 * time.Second
 			// Quiet for the last half second, so that convergence can be asserted.
-			c.Load.Stop = 9500 * time.Millisecond
+			c.Clients.Stop = 9500 * time.Millisecond
 		},
 		Script: func(w *sim.World) Assertion {
 			for at := 2 * time.Second; at < 10*time.Second; at += 2 * time.Second {
@@ -33,9 +33,9 @@ func standard() Scenario {
 					}
 				})
 			}
-			return func(w *sim.World, r *sim.Result) error {
-				if r.Counts.Commits < 200 {
-					return fmt.Errorf("only %d entries committed in 10 s", r.Counts.Commits)
+			return func(w *sim.World, o *Outcome) error {
+				if o.Counts.Commits < 200 {
+					return fmt.Errorf("only %d entries committed in 10 s", o.Counts.Commits)
 				}
 				// Last heal at 9 s: a leader must be back and everyone caught up by 10 s.
 				if !converged(w) {

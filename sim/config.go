@@ -22,7 +22,12 @@ type Config struct {
 
 	Node NodeOptions
 	Net  netsim.Config
+	// Load is the built-in proposer of opaque commands (off by default; see Workload).
 	Load Workload
+	// Clients are the simulated key-value clients whose history is checked (see Clients).
+	Clients Clients
+	// Clocks are the hosts' clock faults.
+	Clocks Clocks
 
 	// NewServer builds a server from its configuration and durable state; nil means the
 	// raftsim node (node.New). It must return a fresh, independent server every call.
@@ -39,6 +44,38 @@ type NodeOptions struct {
 	ElectionTimeoutMin   time.Duration
 	ElectionTimeoutMax   time.Duration
 	MaxEntriesPerMessage int
+	// ReadMode, CheckQuorum and MaxClockDrift are passed to node.Config unchanged.
+	ReadMode      node.ReadMode
+	CheckQuorum   bool
+	MaxClockDrift float64
+}
+
+// Clients configures the simulated clients (Raft thesis §6.3). Each client has exactly one
+// operation outstanding and issues the next one as soon as the last one ends (no think
+// time); it retries an operation with the same sequence number until it gets an answer or
+// gives up. See the package doc for the retry rules.
+type Clients struct {
+	Count int // number of clients (0: none); client c (1-based) is kv.ClientID(c)
+	Keys  int // keys "k0".."k{Keys-1}", drawn uniformly
+	// The operation mix: each operation is a get, put or append with these relative weights.
+	GetWeight, PutWeight, AppendWeight int
+	// RequestTimeout bounds one attempt: without an answer by then the client resends the
+	// same command to another server.
+	RequestTimeout time.Duration
+	// GiveUpAfter bounds one operation, from its invocation: then the client gives up, the
+	// operation's outcome is unknown, and the client moves on to its next sequence number.
+	GiveUpAfter time.Duration
+	// Start and Stop bound when clients invoke new operations (Stop 0: until the end). An
+	// operation invoked before Stop runs to its end.
+	Start, Stop time.Duration
+}
+
+// Clocks configures the hosts' clocks. Each node's clock runs at rate 1+d, with d drawn
+// once per node, from its own stream, uniformly in [-DriftMax, DriftMax]; its local time is
+// offset + virtual time * rate, with offset 0 at the start. Scenarios can change a clock's
+// rate and make it jump forward (World.SetClockRate, World.JumpClock).
+type Clocks struct {
+	DriftMax float64 // in [0, 1): 0.01 means each clock runs up to 1% fast or slow
 }
 
 // Workload describes the built-in proposer: it proposes a fresh, unique command every
@@ -56,7 +93,9 @@ type Workload struct {
 
 // DefaultConfig is the standard configuration of DESIGN.md's performance budget: 5 nodes,
 // heartbeat 50 ms, election timeout 150-300 ms, network delay 1-10 ms with a 1% tail to
-// 100 ms, 1% loss, 1% duplication; 10 virtual seconds; a proposal every 5-15 ms.
+// 100 ms, 1% loss, 1% duplication; 10 virtual seconds; 5 clients issuing operations back
+// to back on 10 keys (get 2 : put 1 : append 2), with a 100 ms attempt timeout and giving up
+// after 1 s. The built-in proposer is off and clocks are perfect.
 func DefaultConfig() Config {
 	return Config{
 		Scenario: "custom",
@@ -77,7 +116,12 @@ func DefaultConfig() Config {
 			LossProbability:      0.01,
 			DuplicateProbability: 0.01,
 		},
-		Load: Workload{IntervalMin: 5 * time.Millisecond, IntervalMax: 15 * time.Millisecond},
+		Clients: Clients{
+			Count: 5, Keys: 10,
+			GetWeight: 2, PutWeight: 1, AppendWeight: 2,
+			RequestTimeout: 100 * time.Millisecond,
+			GiveUpAfter:    time.Second,
+		},
 	}
 }
 
@@ -105,7 +149,43 @@ func (c *Config) Validate() error {
 	if c.Load.IntervalMax > 0 && c.Load.IntervalMin == 0 {
 		return errors.New("sim: config: workload IntervalMin must be positive when the workload is on")
 	}
+	if err := c.Clients.validate(); err != nil {
+		return err
+	}
+	if d := c.Clocks.DriftMax; !(d >= 0 && d < 1) { // also rejects NaN
+		return fmt.Errorf("sim: config: Clocks.DriftMax must be in [0, 1), got %v", d)
+	}
 	return c.nodeConfig(1, 0).Validate()
+}
+
+// maxClients bounds the number of clients, like maxNodes bounds the servers.
+const maxClients = 1000
+
+func (c *Clients) validate() error {
+	if c.Count < 0 || c.Count > maxClients {
+		return fmt.Errorf("sim: config: Clients.Count must be in [0, %d], got %d", maxClients, c.Count)
+	}
+	if c.Count == 0 {
+		return nil
+	}
+	switch {
+	case c.Keys < 1:
+		return fmt.Errorf("sim: config: Clients.Keys must be positive when there are clients, got %d", c.Keys)
+	case c.GetWeight < 0 || c.PutWeight < 0 || c.AppendWeight < 0:
+		return fmt.Errorf("sim: config: client operation weights must not be negative, got get %d put %d append %d",
+			c.GetWeight, c.PutWeight, c.AppendWeight)
+	case c.GetWeight+c.PutWeight+c.AppendWeight == 0:
+		return errors.New("sim: config: client operation weights are all zero: set GetWeight, PutWeight or AppendWeight")
+	case c.RequestTimeout <= 0:
+		return fmt.Errorf("sim: config: Clients.RequestTimeout must be positive, got %v", c.RequestTimeout)
+	case c.GiveUpAfter < c.RequestTimeout:
+		return fmt.Errorf("sim: config: Clients.GiveUpAfter (%v) must be at least RequestTimeout (%v)", c.GiveUpAfter, c.RequestTimeout)
+	case c.Start < 0 || c.Stop < 0:
+		return fmt.Errorf("sim: config: Clients.Start and Stop must not be negative, got %v and %v", c.Start, c.Stop)
+	case c.Stop != 0 && c.Stop < c.Start:
+		return fmt.Errorf("sim: config: Clients.Stop (%v) is before Start (%v)", c.Stop, c.Start)
+	}
+	return nil
 }
 
 // nodeConfig is the node.Config of server id with the given seed.
@@ -121,6 +201,9 @@ func (c *Config) nodeConfig(id node.ID, seed uint64) node.Config {
 		ElectionTimeoutMax:   c.Node.ElectionTimeoutMax,
 		HeartbeatInterval:    c.Node.HeartbeatInterval,
 		MaxEntriesPerMessage: c.Node.MaxEntriesPerMessage,
+		ReadMode:             c.Node.ReadMode,
+		CheckQuorum:          c.Node.CheckQuorum,
+		MaxClockDrift:        c.Node.MaxClockDrift,
 		Seed:                 seed,
 	}
 }

@@ -6,8 +6,8 @@
 // seed) and of the scenario's scheduled actions: one goroutine, a virtual clock, an event
 // queue ordered by (virtual time, insertion sequence), and one random stream per subsystem
 // (network, each node's election timer in each of its lives, the workload, the fault
-// schedule) derived from the root seed, so that adding draws in one subsystem does not
-// reshuffle the others. Every processed event extends a 64-bit trace hash; two runs with the
+// schedule, each client, each node's clock) derived from the root seed, so that adding
+// draws in one subsystem does not reshuffle the others. Every processed event extends a 64-bit trace hash; two runs with the
 // same scenario and seed have the same hash on every machine.
 //
 // Hosts. Each simulated machine is a host: a Server (the Raft implementation, reached through
@@ -26,5 +26,47 @@
 //   - Wake-ups: a host keeps at most one live wake event per node; a wake that is no longer
 //     wanted is discarded when popped, without counting as an event or touching the hash.
 //
-// Imports: node, netsim, sim/check and the standard library.
+// Clients (Config.Clients; Raft thesis §6.3). Client c (1-based) is kv.ClientID(c) and a
+// network endpoint at address Nodes+c (World.ClientAddr), so its requests and replies go
+// through netsim like Raft messages (loss, duplication, delay, partitions). In-flight
+// messages, requests and replies share one slab of packets; events hold slot numbers. Each
+// client draws from its own stream, has exactly one operation outstanding and invokes the
+// next one at once when it ends (until Clients.Stop). Its retry rules:
+//   - it sends to the server it believes leads (initially a random one);
+//   - ReplyNotLeader with a usable hint (not the replying server, not a server the client
+//     timed out on within the last 2*RequestTimeout): resend at once to the hinted server;
+//     without one: pick another server at random (preferring servers not timed out on)
+//     and resend after 10 ms;
+//   - ReplyBusy: resend to the same server after 10 ms;
+//   - no reply within RequestTimeout: resend the same command (same sequence number) to
+//     another server; after GiveUpAfter since the invocation: give up, the outcome is
+//     unknown, and move on to the next sequence number;
+//   - an OK reply for the current sequence number ends the operation, whichever attempt
+//     it answers (and the replying server becomes the believed leader); NotLeader and Busy
+//     from an earlier attempt, and any reply for another sequence number, are ignored;
+//   - ReplyInvalid means the simulator sent a malformed request: the run fails ("Client
+//     protocol"), as does a reply addressed to a client that does not exist.
+//
+// History. Every invocation and every response (OK, give-up, or still pending at the end)
+// takes the next value of one counter, in processing order, so stamps are unique and
+// strictly ordered; Result.History holds the operations as linearizability.Op, and every
+// timeline Happening records the counter's value, from which Result.Annotations (crash
+// windows, link changes, leaders' terms) are built at the end.
+//
+// Partitions and clients: Partition places listed client addresses in their group; an
+// unlisted client stays connected to every server (a partition of servers alone does not
+// cut clients off). Isolate, CutOneWay and Bridge take server or client addresses; Isolate
+// of a server also cuts it from every client.
+//
+// Clocks (Config.Clocks). Each host's clock is piecewise linear: rate 1+d, d drawn per node
+// from its own stream in [-DriftMax, DriftMax], reading 0 at virtual time 0. SetClockRate
+// and JumpClock (forward only) start a new piece at the current reading, so the clock is
+// monotonic. A node's WakeAt is a local time; the host converts it to the earliest virtual
+// time at which the local clock reaches it (rounding up, never early), and moves the wake
+// event when the clock changes. The clock survives crashes (it is the machine's).
+//
+// BeforeSend. A scenario hook runs after a step's durable write and checks and before its
+// messages and replies leave; if it crashes the node, nothing of the step leaves the node.
+//
+// Imports: node, node/kv, netsim, sim/check, linearizability and the standard library.
 package sim

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,48 +59,111 @@ func (w *World) Restart(id node.ID) {
 	}
 }
 
-// Partition splits the network into groups that cannot talk to each other; nodes not
-// listed form one more group. It replaces any earlier cuts.
+// endpoint checks that id is a server or a client address (World.ClientAddr).
+func (w *World) endpoint(id node.ID) int {
+	if id < 1 || int(id) > len(w.hosts)+len(w.clients) {
+		panic(fmt.Sprintf("sim: no node or client address %d (nodes 1..%d, client addresses %d..%d)",
+			id, len(w.hosts), len(w.hosts)+1, len(w.hosts)+len(w.clients)))
+	}
+	return int(id)
+}
+
+// endpointName names an endpoint in fault descriptions: "3" for node 3, "c2" for client 2.
+func (w *World) endpointName(e int) string {
+	if e > len(w.hosts) {
+		return "c" + strconv.Itoa(e-len(w.hosts))
+	}
+	return strconv.Itoa(e)
+}
+
+// Partition splits the network into groups that cannot talk to each other; servers not
+// listed form one more group. Groups may hold client addresses (World.ClientAddr): a listed
+// client reaches only its group; an unlisted client keeps reaching every server. It
+// replaces any earlier cuts.
 func (w *World) Partition(groups ...[]node.ID) {
-	ints := make([][]int, len(groups))
+	group := make([]int, len(w.hosts)+len(w.clients)+1) // 0: unlisted
 	for i, g := range groups {
 		for _, id := range g {
-			w.host(id)
-			ints[i] = append(ints[i], int(id))
+			e := w.endpoint(id)
+			if group[e] != 0 {
+				panic(fmt.Sprintf("sim: Partition: %s is listed in groups %d and %d", w.endpointName(e), group[e]-1, i))
+			}
+			group[e] = i + 1
 		}
 	}
-	w.net.Partition(ints...)
-	w.faultEvent(HappenNetwork, node.None, "partition: "+describeGroups(groups, len(w.hosts)))
+	w.net.Heal()
+	n := len(group) - 1
+	for a := 1; a <= n; a++ {
+		for b := a + 1; b <= n; b++ {
+			ga, gb := group[a], group[b]
+			if ga == gb {
+				continue
+			}
+			// An unlisted client is in no group: it reaches everyone.
+			if (ga == 0 && a > len(w.hosts)) || (gb == 0 && b > len(w.hosts)) {
+				continue
+			}
+			w.net.Cut(a, b)
+		}
+	}
+	w.faultEvent(HappenNetwork, node.None, "partition: "+w.describeGroups(groups))
 }
 
-// Isolate cuts node id off from every other node, in both directions.
+// Isolate cuts node (or client address) id off from every other node and client, in both
+// directions.
 func (w *World) Isolate(id node.ID) {
-	w.host(id)
-	w.net.Isolate(int(id))
-	w.faultEvent(HappenNetwork, id, "isolate: "+w.net.Describe())
+	w.net.Isolate(w.endpoint(id))
+	w.faultEvent(HappenNetwork, id, "isolate: "+w.describeNet())
 }
 
-// CutOneWay stops messages from from to to; to can still reach from.
+// CutOneWay stops messages from from to to; to can still reach from. Either may be a
+// client address.
 func (w *World) CutOneWay(from, to node.ID) {
-	w.host(from)
-	w.host(to)
-	w.net.CutOneWay(int(from), int(to))
-	w.faultEvent(HappenNetwork, node.None, "one-way cut: "+w.net.Describe())
+	w.net.CutOneWay(w.endpoint(from), w.endpoint(to))
+	w.faultEvent(HappenNetwork, node.None, "one-way cut: "+w.describeNet())
 }
 
-// Bridge cuts a and c apart while both still reach b (a non-transitive partition).
+// Bridge cuts a and c apart while both still reach b (a non-transitive partition). Any of
+// them may be a client address.
 func (w *World) Bridge(a, b, c node.ID) {
-	w.host(a)
-	w.host(b)
-	w.host(c)
-	w.net.Bridge(int(a), int(b), int(c))
-	w.faultEvent(HappenNetwork, node.None, "bridge: "+w.net.Describe())
+	w.net.Bridge(w.endpoint(a), w.endpoint(b), w.endpoint(c))
+	w.faultEvent(HappenNetwork, node.None, "bridge: "+w.describeNet())
 }
 
 // Heal brings every link up.
 func (w *World) Heal() {
 	w.net.Heal()
-	w.faultEvent(HappenNetwork, node.None, "healed: all links up")
+	w.faultEvent(HappenHeal, node.None, "healed: all links up")
+}
+
+// describeNet lists the cut links like netsim's Describe, naming clients "c1", "c2"...:
+// "cut: 1-3 2->4 c1-2".
+func (w *World) describeNet() string {
+	var b strings.Builder
+	n := len(w.hosts) + len(w.clients)
+	for x := 1; x <= n; x++ {
+		for y := x + 1; y <= n; y++ {
+			xy, yx := !w.net.Connected(x, y), !w.net.Connected(y, x)
+			if !xy && !yx {
+				continue
+			}
+			if b.Len() == 0 {
+				b.WriteString("cut:")
+			}
+			switch {
+			case xy && yx:
+				fmt.Fprintf(&b, " %s-%s", w.endpointName(x), w.endpointName(y))
+			case xy:
+				fmt.Fprintf(&b, " %s->%s", w.endpointName(x), w.endpointName(y))
+			default:
+				fmt.Fprintf(&b, " %s->%s", w.endpointName(y), w.endpointName(x))
+			}
+		}
+	}
+	if b.Len() == 0 {
+		return "all links up"
+	}
+	return b.String()
 }
 
 // SetNetwork changes the network's fault rates from now on.
@@ -107,7 +171,7 @@ func (w *World) SetNetwork(cfg netsim.Config) error {
 	if err := w.net.SetConfig(cfg); err != nil {
 		return err
 	}
-	w.faultEvent(HappenNetwork, node.None, fmt.Sprintf("network faults now: loss %.0f%%, duplication %.0f%%, delay %v-%v",
+	w.faultEvent(HappenNetConfig, node.None, fmt.Sprintf("network faults now: loss %.0f%%, duplication %.0f%%, delay %v-%v",
 		cfg.LossProbability*100, cfg.DuplicateProbability*100, cfg.DelayMin, cfg.DelayMax))
 	return nil
 }
@@ -228,26 +292,39 @@ func CheckNames() []string {
 	return []string{
 		check.ElectionSafety, check.LeaderAppendOnly, check.LogMatching, check.LeaderCompleteness,
 		check.CurrentTermCommit, check.CommitAgreement, check.StateMachineSafety, check.MonotonicIndexes,
-		check.OneVotePerTerm, check.LogWrite, "Durable State",
+		check.OneVotePerTerm, check.LogWrite, check.ExactlyOnce, "Durable State",
 	}
 }
 
-// describeGroups writes a partition as "{1 2} | {3 4 5}", the unlisted nodes last.
-func describeGroups(groups [][]node.ID, nodes int) string {
+// describeGroups writes a partition as "{1 2 c1} | {3 4 5}", the unlisted servers last.
+func (w *World) describeGroups(groups [][]node.ID) string {
+	nodes := len(w.hosts)
 	listed := make([]bool, nodes+1)
 	var b strings.Builder
 	for _, g := range groups {
-		fmt.Fprintf(&b, "%v | ", g)
-		for _, id := range g {
-			listed[id] = true
+		b.WriteByte('{')
+		for i, id := range g {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(w.endpointName(int(id)))
+			if int(id) <= nodes {
+				listed[id] = true
+			}
 		}
+		b.WriteString("} | ")
 	}
-	var rest []node.ID
+	b.WriteByte('{')
+	first := true
 	for id := 1; id <= nodes; id++ {
 		if !listed[id] {
-			rest = append(rest, node.ID(id))
+			if !first {
+				b.WriteByte(' ')
+			}
+			first = false
+			b.WriteString(strconv.Itoa(id))
 		}
 	}
-	fmt.Fprintf(&b, "%v", rest)
-	return strings.NewReplacer("[", "{", "]", "}").Replace(b.String())
+	b.WriteByte('}')
+	return b.String()
 }

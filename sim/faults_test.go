@@ -221,7 +221,7 @@ func TestPartitionCutsInFlight(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			cfg := reliableConfig()
-			cfg.Load = Workload{}
+			cfg.Load, cfg.Clients = Workload{}, Clients{}
 			cfg.Duration = 2 * time.Second
 			w := mustNew(t, cfg)
 			const at = time.Second
@@ -428,7 +428,7 @@ func TestWakeUps(t *testing.T) {
 			lives := 0
 			cfg := DefaultConfig()
 			cfg.Nodes = 1
-			cfg.Load = Workload{}
+			cfg.Load, cfg.Clients = Workload{}, Clients{}
 			cfg.Duration = 2 * time.Second
 			cfg.NewServer = func(c node.Config, d node.DurableState) (Server, error) {
 				lives++

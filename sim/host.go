@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"raftsim/node"
+	"raftsim/node/kv"
 )
 
 // host is one simulated machine: a server, its disk and its clock.
@@ -30,6 +31,10 @@ type host struct {
 	lastRole node.Role
 	lastTerm node.Term
 	applied  uint64
+
+	// clock maps virtual time to the host's local time. It survives crashes (it is the
+	// machine's clock, not the server's).
+	clock clock
 }
 
 // disk is a host's simulated stable storage. Writes are synchronous: what a step reported
@@ -99,7 +104,8 @@ func (w *World) boot(h *host) error {
 }
 
 // step feeds one input to h's server and carries out the output: durable part first,
-// then messages, then applies; then the checks.
+// then the checks, then the BeforeSend hook, then messages, then replies, then applies.
+// If the hook crashed the node, nothing of the output leaves it.
 func (w *World) step(h *host, in node.Input) node.Output {
 	out := h.srv.Step(w.local(h), in)
 	h.disk.write(&out)
@@ -111,9 +117,15 @@ func (w *World) step(h *host, in node.Input) node.Output {
 	}
 	w.hash.word(uint64(len(out.Messages))<<32 | uint64(len(out.Apply)))
 	w.hash.word(uint64(v.Term)<<8 | uint64(v.Role))
-	w.hash.word(uint64(v.CommitIndex))
+	w.hash.word(uint64(v.CommitIndex)<<8 ^ uint64(len(out.Replies)))
+	if w.beforeSend != nil && w.callBeforeSend(h, &out) {
+		return out // crashed between its durable write and its sends
+	}
 	for i := range out.Messages {
 		w.send(h, &out.Messages[i])
+	}
+	for i := range out.Replies {
+		w.sendReply(h, &out.Replies[i])
 	}
 	h.applied += uint64(len(out.Apply))
 	w.counts.Applied += uint64(len(out.Apply))
@@ -123,6 +135,19 @@ func (w *World) step(h *host, in node.Input) node.Output {
 	}
 	w.scheduleWake(h, out.WakeAt)
 	return out
+}
+
+// callBeforeSend runs the BeforeSend hook on a copy of out held by the world (so that out
+// itself does not escape to the heap on every step) and reports whether the hook crashed h.
+// Changes the hook makes to the output are copied back.
+//
+//go:noinline
+func (w *World) callBeforeSend(h *host, out *node.Output) (crashed bool) {
+	w.hookOut = *out
+	w.beforeSend(w, h.id, &w.hookOut)
+	*out = w.hookOut
+	w.hookOut = node.Output{}
+	return !h.up
 }
 
 // checkDurable is the persistence check: after every step the server's term, vote and log
@@ -151,7 +176,7 @@ func (w *World) observeRole(h *host, v *node.View) {
 		w.counts.Elections++
 	}
 	if h.lastRole == node.Leader && v.Role != node.Leader {
-		w.note(HappenLeader, h.id, v.Term, fmt.Sprintf("node %d stepped down as leader of term %d: it saw term %d", h.id, h.lastTerm, v.Term))
+		w.note(HappenStepDown, h.id, v.Term, fmt.Sprintf("node %d stepped down as leader of term %d: it saw term %d", h.id, h.lastTerm, v.Term))
 	}
 	if v.Role == node.Leader {
 		w.counts.Leaders++
@@ -160,25 +185,31 @@ func (w *World) observeRole(h *host, v *node.View) {
 	h.lastRole, h.lastTerm = v.Role, v.Term
 }
 
-// local is h's local clock reading. Clocks are perfect for now; clock faults will map
-// virtual time to each host's local time here (and back in scheduleWake).
-func (w *World) local(h *host) time.Duration { return w.now }
-
-// scheduleWake keeps one live wake event for h at the time its server asked for.
+// scheduleWake keeps one live wake event for h at the virtual time at which its local
+// clock reaches the time its server asked for (wantLocal, a local time).
 func (w *World) scheduleWake(h *host, wantLocal time.Duration) {
 	h.wakeWant = wantLocal
 	if wantLocal == 0 {
 		return
 	}
-	if wantLocal < w.now {
-		wantLocal = w.now
-	}
-	if h.wakeAt != 0 && h.wakeAt <= wantLocal {
+	at := h.clock.virtualAt(wantLocal, w.now)
+	if h.wakeAt != 0 && h.wakeAt <= at {
 		return // the live event fires first; wake() re-arms for the later time
 	}
 	h.wakeGen++
-	h.wakeAt = wantLocal
-	w.queue.push(event{at: wantLocal, kind: evWake, node: int32(h.id), arg: h.wakeGen<<16 | h.life&0xffff})
+	h.wakeAt = at
+	w.queue.push(event{at: at, kind: evWake, node: int32(h.id), arg: h.wakeGen<<16 | h.life&0xffff})
+}
+
+// rescheduleWake moves h's live wake event after its clock changed: a faster or jumped
+// clock reaches the wanted local time earlier.
+func (w *World) rescheduleWake(h *host) {
+	if !h.up || h.wakeWant == 0 {
+		return
+	}
+	h.wakeAt = 0 // orphan the live event; it is discarded when popped
+	h.wakeGen++
+	w.scheduleWake(h, h.wakeWant)
 }
 
 func (w *World) wake(e event) {
@@ -190,13 +221,48 @@ func (w *World) wake(e event) {
 	if h.wakeWant == 0 {
 		return
 	}
-	if h.wakeWant > w.now {
+	if h.wakeWant > w.local(h) {
 		w.scheduleWake(h, h.wakeWant) // the server moved its wake-up later
 		return
 	}
 	w.countEvent(evWake, h.id, 0, 0)
 	w.tracef(h.id, "wake")
 	w.step(h, node.Input{Kind: node.InputWake})
+}
+
+// packetKind says what a packet in flight carries.
+type packetKind uint8
+
+const (
+	pkMessage packetKind = iota + 1 // a Raft message between servers
+	pkRequest                       // a client's request to a server
+	pkReply                         // a server's reply to a client
+)
+
+// packet is one copy of something in flight on the network. Packets live in the world's
+// slab; events refer to their slots. Only the field of the packet's kind is set, and it is
+// cleared on delivery so that the slab holds no memory (entries, strings) once delivered.
+type packet struct {
+	kind     packetKind
+	from, to int32 // network endpoints
+	msg      node.Message
+	req      kv.Command
+	reply    node.Reply
+}
+
+// slot returns a free slab slot for a packet of kind from -> to.
+func (w *World) slot(kind packetKind, from, to int) (uint32, *packet) {
+	var slot uint32
+	if n := len(w.free); n > 0 {
+		slot = w.free[n-1]
+		w.free = w.free[:n-1]
+	} else {
+		w.slab = append(w.slab, packet{})
+		slot = uint32(len(w.slab) - 1)
+	}
+	p := &w.slab[slot]
+	p.kind, p.from, p.to = kind, int32(from), int32(to)
+	return slot, p
 }
 
 // send hands one message to the network and schedules its copies.
@@ -208,26 +274,34 @@ func (w *World) send(h *host, m *node.Message) {
 		return
 	}
 	for c := 0; c < copies; c++ {
-		slot := w.store(m)
+		slot, p := w.slot(pkMessage, int(m.From), int(m.To))
+		p.msg = *m
 		w.queue.push(event{at: w.now + delays[c], kind: evDeliver, node: int32(m.To), arg: uint64(slot)})
 	}
 }
 
-func (w *World) store(m *node.Message) uint32 {
-	if n := len(w.free); n > 0 {
-		slot := w.free[n-1]
-		w.free = w.free[:n-1]
-		w.slab[slot] = *m
-		return slot
-	}
-	w.slab = append(w.slab, *m)
-	return uint32(len(w.slab) - 1)
+// release frees a delivered packet's slot.
+func (w *World) release(slot uint64) {
+	w.slab[slot].kind = 0
+	w.free = append(w.free, uint32(slot))
 }
 
 func (w *World) deliver(e event) {
-	m := w.slab[e.arg]
-	w.slab[e.arg] = node.Message{} // drop the entries reference so the slab holds no memory
-	w.free = append(w.free, uint32(e.arg))
+	p := &w.slab[e.arg]
+	switch p.kind {
+	case pkMessage:
+	case pkRequest:
+		w.deliverRequest(e.arg, p)
+		return
+	case pkReply:
+		w.deliverReply(e.arg, p)
+		return
+	default:
+		panic(fmt.Sprintf("sim: invariant broken: delivering packet slot %d of kind %d", e.arg, p.kind))
+	}
+	m := p.msg
+	p.msg = node.Message{} // drop the entries reference so the slab holds no memory
+	w.release(e.arg)
 	h := w.hosts[e.node-1]
 	w.countEvent(evDeliver, h.id, uint64(m.Type)<<48|uint64(m.From)<<32|uint64(m.Term),
 		uint64(m.PrevLogIndex)<<32^uint64(m.MatchIndex)<<16^uint64(len(m.Entries)))

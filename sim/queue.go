@@ -10,6 +10,7 @@ const (
 	evWake                         // a node's requested wake-up time
 	evAction                       // a scheduled scenario action (fault, probe, proposal)
 	evPropose                      // the workload proposes its next command
+	evClient                       // a client's timer: attempt timeout, backoff, give-up, start
 )
 
 func (k eventKind) String() string {
@@ -22,19 +23,21 @@ func (k eventKind) String() string {
 		return "action"
 	case evPropose:
 		return "propose"
+	case evClient:
+		return "client"
 	}
 	return "event?"
 }
 
-// event is one entry of the event queue. It is kept small (no message inside: messages
+// event is one entry of the event queue. It is kept small (no packet inside: packets
 // live in the world's slab and the event holds their slot) because the heap moves events
 // around on every push and pop.
 type event struct {
 	at   time.Duration
 	seq  uint64 // insertion order: equal times come out first-in first-out
 	kind eventKind
-	node int32  // the host the event is for (0 for world events)
-	arg  uint64 // deliver: message slot; wake: the host's wake generation; action: action index
+	node int32  // deliver: the destination endpoint; wake: the host; client: the client (1-based); 0 for world events
+	arg  uint64 // deliver: packet slot; wake: the host's wake generation; client: its timer generation; action: action index
 }
 
 // before orders events by (virtual time, insertion sequence), so the order never depends

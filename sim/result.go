@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"raftsim/linearizability"
 	"raftsim/node"
 )
 
@@ -23,6 +24,13 @@ type Result struct {
 	// Terms summarises, per term in which a leader was seen, who led, when it took office
 	// and which committed entries were created in that term (at most termsMax terms).
 	Terms []TermSummary
+
+	// History is every client operation, invoked and answered, on one timestamp scale
+	// (see World.History); operations given up or pending at the end are Unknown.
+	History []linearizability.Op
+	// Annotations mark the run's crash windows, partitions and leaders' terms on the
+	// history's timestamp scale, for the visualization.
+	Annotations []linearizability.Annotation
 }
 
 // TermSummary is one term of a run, as the story tells it.
@@ -52,6 +60,10 @@ type Counts struct {
 	Crashes           uint64
 	Restarts          uint64
 	Rejected          uint64 // inputs nodes refused as malformed (should stay 0 here)
+	ClientOps         uint64 // client operations invoked
+	ClientOK          uint64 // of which answered OK
+	ClientUnknown     uint64 // of which given up, or pending at the end: outcome unknown
+	ClientRetries     uint64 // requests resent for an operation already sent (same sequence number)
 }
 
 // Failure describes the first check that failed.
@@ -84,11 +96,15 @@ type HappeningKind uint8
 
 // Timeline entry kinds.
 const (
-	HappenLeader  HappeningKind = iota + 1 // a node took office
-	HappenCrash                            // a node crashed
-	HappenRestart                          // a node restarted from its disk
-	HappenNetwork                          // a partition began or healed, or faults changed
-	HappenNote                             // a scenario's own note
+	HappenLeader    HappeningKind = iota + 1 // a node took office
+	HappenCrash                              // a node crashed
+	HappenRestart                            // a node restarted from its disk
+	HappenNetwork                            // the links changed: a partition, isolation or cut
+	HappenNote                               // a scenario's own note
+	HappenStepDown                           // a leader stepped down
+	HappenHeal                               // every link came back up
+	HappenNetConfig                          // the network's fault rates changed
+	HappenClock                              // a clock fault: a rate change or a jump
 )
 
 // Happening is one entry of a run's timeline.
@@ -98,6 +114,9 @@ type Happening struct {
 	Node node.ID
 	Term node.Term
 	Text string
+	// Stamp is the last history timestamp handed out when it happened, so that the
+	// happening can be placed among the client operations (Result.History).
+	Stamp int64
 }
 
 const timelineMax = 10_000

@@ -7,6 +7,8 @@ const (
 	streamWorkload
 	streamFaults
 	streamScenario
+	streamClient // qualifier: the client's number (1-based)
+	streamClock  // qualifier: the node's ID
 )
 
 // deriveSeed mixes the root seed with a subsystem tag and two qualifiers (for example the

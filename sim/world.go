@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"strconv"
 	"time"
 
+	"raftsim/linearizability"
 	"raftsim/netsim"
 	"raftsim/node"
 	"raftsim/sim/check"
@@ -31,10 +33,20 @@ type World struct {
 	net   *netsim.Network
 	check *check.Checker
 
-	// slab holds in-flight messages; free lists its reusable slots. Events refer to slots,
-	// so the heap moves 40-byte events instead of whole messages.
-	slab []node.Message
+	// slab holds in-flight packets (Raft messages, client requests and replies); free
+	// lists its reusable slots. Events refer to slots, so the heap moves 40-byte events
+	// instead of whole packets.
+	slab []packet
 	free []uint32
+
+	clients []*client // clients[i] is client i+1, at network address Nodes+i+1
+	keys    []string  // the clients' keys, "k0".."k{Keys-1}"
+	history []linearizability.Op
+	stamp   int64 // the last history timestamp handed out
+	ended   bool  // finishClients ran
+
+	beforeSend func(w *World, id node.ID, out *node.Output)
+	hookOut    node.Output // the output handed to beforeSend
 
 	actions []action
 	load    workload
@@ -64,7 +76,7 @@ func New(cfg Config) (*World, error) {
 	if cfg.NewServer == nil {
 		cfg.NewServer = newRaftsimNode
 	}
-	net, err := netsim.New(cfg.Net, cfg.Nodes, deriveSeed(cfg.Seed, streamNetwork, 0, 0))
+	net, err := netsim.New(cfg.Net, cfg.Nodes+cfg.Clients.Count, deriveSeed(cfg.Seed, streamNetwork, 0, 0))
 	if err != nil {
 		return nil, fmt.Errorf("sim: %w", err)
 	}
@@ -79,7 +91,7 @@ func New(cfg Config) (*World, error) {
 	w.load.init(cfg.Load, deriveSeed(cfg.Seed, streamWorkload, 0, 0), cfg.Nodes)
 	w.hosts = make([]*host, cfg.Nodes)
 	for i := range w.hosts {
-		w.hosts[i] = &host{id: node.ID(i + 1)}
+		w.hosts[i] = &host{id: node.ID(i + 1), clock: newClock(cfg.Clocks.DriftMax, deriveSeed(cfg.Seed, streamClock, uint64(i+1), 0))}
 	}
 	if err := w.bootAll(); err != nil {
 		return nil, err
@@ -87,6 +99,7 @@ func New(cfg Config) (*World, error) {
 	if cfg.Load.IntervalMax > 0 {
 		w.queue.push(event{at: cfg.Load.Start, kind: evPropose})
 	}
+	w.initClients()
 	return w, nil
 }
 
@@ -148,7 +161,18 @@ func (w *World) Run() (res Result) {
 	return w.result()
 }
 
+// BeforeSend installs a hook that runs after every step's durable write and checks, and
+// before the step's messages and replies leave (nil removes it). If the hook crashes the
+// node (w.Crash(id)), the step sends nothing and nothing further of it happens: that is
+// how a scenario crashes a leader after its own append, or after a commit but before the
+// reply. The hook may read out but must not keep it past the call.
+func (w *World) BeforeSend(fn func(w *World, id node.ID, out *node.Output)) { w.beforeSend = fn }
+
 func (w *World) result() Result {
+	if !w.ended {
+		w.ended = true
+		w.finishClients()
+	}
 	w.counts.Commits = uint64(len(w.check.Committed()))
 	for _, h := range w.hosts {
 		if h.srv != nil {
@@ -165,6 +189,8 @@ func (w *World) result() Result {
 		Failure:         w.failure,
 		Timeline:        w.timeline,
 		TimelineDropped: w.timelineDropped,
+		History:         w.history,
+		Annotations:     w.annotations(),
 	}
 }
 
@@ -215,6 +241,8 @@ func (w *World) process(e event) {
 		w.runAction(e)
 	case evPropose:
 		w.load.fire(w)
+	case evClient:
+		w.clientTimer(e)
 	default:
 		panic(fmt.Sprintf("sim: invariant broken: unknown event kind %d", e.kind))
 	}
@@ -266,7 +294,7 @@ func (w *World) note(kind HappeningKind, id node.ID, term node.Term, text string
 		w.timelineDropped++
 		return
 	}
-	w.timeline = append(w.timeline, Happening{Time: w.now, Kind: kind, Node: id, Term: term, Text: text})
+	w.timeline = append(w.timeline, Happening{Time: w.now, Kind: kind, Node: id, Term: term, Text: text, Stamp: w.stamp})
 }
 
 // Note adds a scenario's own line to the run's timeline.
@@ -279,11 +307,19 @@ func (w *World) tracef(id node.ID, format string, args ...any) {
 	if w.cfg.Trace == nil {
 		return
 	}
-	who := "   "
+	who := ""
 	if id != node.None {
-		who = fmt.Sprintf("n%-2d", id)
+		who = "n" + strconv.Itoa(int(id))
 	}
-	w.cfg.Trace(fmt.Sprintf("%12s %s %s", fmtTime(w.now), who, fmt.Sprintf(format, args...)))
+	w.traceAs(who, format, args...)
+}
+
+// traceAs emits a trace line for the endpoint named who ("n3", "c2", or "" for the world).
+func (w *World) traceAs(who, format string, args ...any) {
+	if w.cfg.Trace == nil {
+		return
+	}
+	w.cfg.Trace(fmt.Sprintf("%12s %-3s %s", fmtTime(w.now), who, fmt.Sprintf(format, args...)))
 }
 
 // fmtTime prints a virtual time with microsecond precision and a fixed width, so that

@@ -105,9 +105,11 @@ func TestWorldDefaultRun(t *testing.T) {
 		{"leaders >= 1", c.Leaders >= 1},
 		{"leaders <= elections", c.Leaders <= c.Elections},
 		{"commits > 0", c.Commits > 0},
-		{"proposals > 0", c.Proposals > 0},
-		{"accepted <= proposals", c.ProposalsAccepted <= c.Proposals},
-		{"commits <= accepted + one no-op per leader", c.Commits <= c.ProposalsAccepted+c.Leaders},
+		{"no proposals (the proposer is off)", c.Proposals == 0 && c.ProposalsAccepted == 0},
+		{"client ops > 0", c.ClientOps > 0},
+		{"most client ops answered", c.ClientOK > c.ClientOps*9/10},
+		{"every client op answered or unknown", c.ClientOK+c.ClientUnknown == c.ClientOps},
+		{"history holds every op", uint64(len(r.History)) == c.ClientOps},
 		{"applied >= commits", c.Applied >= c.Commits},
 		{"applied <= nodes * commits (no crashes)", c.Applied <= uint64(cfg.Nodes)*c.Commits},
 		{"no crashes", c.Crashes == 0 && c.Restarts == 0},
@@ -145,7 +147,7 @@ func TestWorldIdleIsCheap(t *testing.T) {
 	for _, nodes := range []int{1, 3, 5} {
 		cfg := DefaultConfig()
 		cfg.Nodes = nodes
-		cfg.Load = Workload{}
+		cfg.Clients = Clients{}
 		r := runConfig(t, cfg)
 		if r.Failure != nil {
 			t.Fatalf("%d nodes: idle run failed: %v", nodes, r.Failure)
@@ -182,7 +184,25 @@ func TestConfigValidate(t *testing.T) {
 		{"workload max below min", func(c *Config) { c.Load.IntervalMin, c.Load.IntervalMax = 10*time.Millisecond, time.Millisecond },
 			[]string{"workload", "IntervalMin <= IntervalMax"}},
 		{"workload negative min", func(c *Config) { c.Load.IntervalMin = -time.Millisecond }, []string{"workload", "0 <= IntervalMin"}},
-		{"workload zero min", func(c *Config) { c.Load.IntervalMin = 0 }, []string{"workload", "IntervalMin must be positive"}},
+		{"workload zero min", func(c *Config) { c.Load.IntervalMin, c.Load.IntervalMax = 0, time.Millisecond }, []string{"workload", "IntervalMin must be positive"}},
+		{"no clients", func(c *Config) { c.Clients = Clients{} }, nil},
+		{"negative clients", func(c *Config) { c.Clients.Count = -1 }, []string{"Clients.Count", "got -1"}},
+		{"too many clients", func(c *Config) { c.Clients.Count = 1001 }, []string{"Clients.Count", "1000"}},
+		{"clients without keys", func(c *Config) { c.Clients.Keys = 0 }, []string{"Clients.Keys", "positive"}},
+		{"negative weight", func(c *Config) { c.Clients.PutWeight = -1 }, []string{"weights", "negative"}},
+		{"all weights zero", func(c *Config) { c.Clients.GetWeight, c.Clients.PutWeight, c.Clients.AppendWeight = 0, 0, 0 }, []string{"weights", "all zero"}},
+		{"only gets", func(c *Config) { c.Clients.PutWeight, c.Clients.AppendWeight = 0, 0 }, nil},
+		{"zero request timeout", func(c *Config) { c.Clients.RequestTimeout = 0 }, []string{"RequestTimeout", "positive"}},
+		{"give up before one attempt", func(c *Config) { c.Clients.GiveUpAfter = time.Millisecond }, []string{"GiveUpAfter", "RequestTimeout"}},
+		{"clients negative start", func(c *Config) { c.Clients.Start = -1 }, []string{"Clients.Start", "negative"}},
+		{"clients stop before start", func(c *Config) { c.Clients.Start, c.Clients.Stop = 2*time.Second, time.Second }, []string{"Stop", "before Start"}},
+		{"drift 5%", func(c *Config) { c.Clocks.DriftMax = 0.05 }, nil},
+		{"drift negative", func(c *Config) { c.Clocks.DriftMax = -0.1 }, []string{"DriftMax", "[0, 1)"}},
+		{"drift 100%", func(c *Config) { c.Clocks.DriftMax = 1 }, []string{"DriftMax"}},
+		{"lease without check-quorum", func(c *Config) { c.Node.ReadMode = node.ReadLease }, []string{"ReadLease", "CheckQuorum"}},
+		{"lease with check-quorum", func(c *Config) {
+			c.Node.ReadMode, c.Node.CheckQuorum, c.Node.MaxClockDrift = node.ReadLease, true, 0.01
+		}, nil},
 		{"network delays reversed", func(c *Config) { c.Net.DelayMin, c.Net.DelayMax = 20*time.Millisecond, 10*time.Millisecond },
 			[]string{"DelayMin", "DelayMax"}},
 		{"network negative delay", func(c *Config) { c.Net.DelayMin = -1 }, []string{"DelayMin", "negative"}},
@@ -247,13 +267,14 @@ func TestConfigValidateWorkloadStart(t *testing.T) {
 
 // traceLine is the shape of every trace line: a right-aligned virtual time with
 // microseconds, then the node (or blanks) and the text.
-var traceLine = regexp.MustCompile(`^ *[0-9]+\.[0-9]{6}s (n[0-9 ]{2}|   ) .*\S`)
+var traceLine = regexp.MustCompile(`^ *[0-9]+\.[0-9]{6}s ([nc][0-9 ]{2}|   ) .*\S`)
 
 // faultyConfig is a default run shortened to 4 s, with every kind of fault scheduled, so
 // that tracing is compared on the fault paths too.
 func faultyWorld(t *testing.T, trace func(string)) *World {
 	cfg := DefaultConfig()
 	cfg.Duration = 4 * time.Second
+	cfg.Load = Workload{IntervalMin: 5 * time.Millisecond, IntervalMax: 15 * time.Millisecond}
 	cfg.Trace = trace
 	w := mustNew(t, cfg)
 	w.At(500*time.Millisecond, "crash 2", func(w *World) { w.Crash(2) })
@@ -288,7 +309,8 @@ func TestTrace(t *testing.T) {
 	}
 	all := strings.Join(lines, "\n")
 	for _, want := range []string{" wake", " recv App ", " send Vote ", "fault: node 2 crashed", "fault: node 2 restarted",
-		"fault: partition", "fault: healed", "action crash 2", "campaign (forced)", "-> leader", `propose "w1"`} {
+		"fault: partition", "fault: healed", "action crash 2", "campaign (forced)", "-> leader", `propose "w1"`,
+		"c1  invoke c1#1", "request c1#1", "   reply c", " ok c", "c2  request c2#"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("trace has no line containing %q", want)
 		}

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
+	"raftsim/linearizability"
 	"raftsim/scenarios"
 	"raftsim/sim"
 )
@@ -28,13 +31,57 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// seedFlags are the -scenario/-seed/-seeds flags shared by run and replay.
+// seedFlags are the -scenario/-seed/-seeds flags shared by run and replay, with the node
+// option overrides.
 type seedFlags struct {
-	scenario string
-	seed     string
-	seeds    int
-	seedsSet bool // -seeds was given (so that -seeds 0 is an error, not "one seed")
-	parallel int
+	scenario    string
+	seed        string
+	seeds       int
+	seedsSet    bool // -seeds was given (so that -seeds 0 is an error, not "one seed")
+	parallel    int
+	reads       string
+	checkQuorum optionalBool
+	htmlDir     string
+}
+
+// optionalBool is a boolean flag that remembers whether it was given.
+type optionalBool struct {
+	set, value bool
+}
+
+func (b *optionalBool) String() string {
+	if b == nil || !b.set {
+		return ""
+	}
+	return strconv.FormatBool(b.value)
+}
+
+func (b *optionalBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("want true or false")
+	}
+	b.set, b.value = true, v
+	return nil
+}
+
+func (b *optionalBool) IsBoolFlag() bool { return true }
+
+// addOptionFlags declares the node option overrides and the visualization directory.
+func (f *seedFlags) addOptionFlags(fs *flag.FlagSet) {
+	fs.StringVar(&f.reads, "reads", "", "read mode: readindex, lease (turns CheckQuorum on) or local (unsafe); default: the scenario's")
+	fs.Var(&f.checkQuorum, "checkquorum", "turn CheckQuorum on or off (default: the scenario's)")
+	fs.StringVar(&f.htmlDir, "html", ".", "directory for the HTML visualization of a non-linearizable history")
+}
+
+// options builds the scenario options from the flags.
+func (f *seedFlags) options() scenarios.Options {
+	o := scenarios.Options{Overrides: scenarios.Overrides{Reads: f.reads}}
+	if f.checkQuorum.set {
+		v := f.checkQuorum.value
+		o.Overrides.CheckQuorum = &v
+	}
+	return o
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
@@ -45,6 +92,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.seeds, "seeds", 0, "run seeds 1..N")
 	fs.IntVar(&f.parallel, "parallel", runtime.GOMAXPROCS(0), "seeds to run at once with -seeds")
 	verbose := fs.Bool("v", false, "tell the story of each run (its timeline)")
+	f.addOptionFlags(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -56,13 +104,36 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if len(seeds) == 1 {
-		o := scenarios.Run(sc, seeds[0], scenarios.Options{})
+		o := scenarios.Run(sc, seeds[0], f.options())
 		if *verbose {
 			writeStory(stdout, &o)
 		}
+		visualize(stderr, &o, f.htmlDir)
 		return report(stdout, &o)
 	}
-	return runMany(stdout, sc, seeds, f.parallel, *verbose)
+	return runMany(stdout, stderr, sc, seeds, &f, *verbose)
+}
+
+// visualize writes the HTML visualization of a non-linearizable history into dir and
+// records its path in the outcome (Report prints it). A failure to write is reported on
+// stderr and does not change the run's verdict.
+func visualize(stderr io.Writer, o *scenarios.Outcome, dir string) {
+	if o.Linearizability.Verdict != linearizability.NotLinearizable {
+		return
+	}
+	path := filepath.Join(dir, fmt.Sprintf("raftsim-%s-%d.html", o.Scenario, o.Seed))
+	fh, err := os.Create(path)
+	if err == nil {
+		err = scenarios.WriteVisualization(o, fh)
+		if cerr := fh.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "raftsim: writing the history visualization: %v\n", err)
+		return
+	}
+	o.Visualization = path
 }
 
 // resolve checks the flags and returns the scenario and the seeds to run.
@@ -99,31 +170,50 @@ func (f *seedFlags) resolve() (scenarios.Scenario, []uint64, error) {
 }
 
 // report prints one run's summary (ending with its trace line, or with the replay
-// command if it failed) and returns the exit status.
+// command if it failed or was inconclusive) and returns the exit status.
 func report(w io.Writer, o *scenarios.Outcome) int {
 	if o.Err != nil {
 		fmt.Fprintf(w, "scenario %s seed %d: %v\n", o.Scenario, o.Seed, o.Err)
 		return exitUsage
 	}
-	verdict := "ok: every check held"
-	if o.Failed() {
-		verdict = "FAILED"
-	}
-	fmt.Fprintf(w, "scenario %s seed %d: %s\n", o.Scenario, o.Seed, verdict)
+	fmt.Fprintf(w, "scenario %s seed %d%s: %s\n", o.Scenario, o.Seed, o.Overrides.Flags(), verdict(o))
 	fmt.Fprintf(w, "  %s\n", countsLine(&o.Result))
+	if v := o.Linearizability; v.Verdict != 0 {
+		fmt.Fprintf(w, "  history: %v\n", v)
+	}
 	fmt.Fprintf(w, "trace: %016x\n", o.TraceHash)
-	if o.Failed() {
+	switch {
+	case o.Failed():
 		fmt.Fprintf(w, "%s\n", scenarios.Report(o))
 		return exitFailed
+	case o.Inconclusive():
+		fmt.Fprintf(w, "%s\n", scenarios.Report(o))
+		return exitInconclusive
+	}
+	if o.Visualization != "" {
+		fmt.Fprintf(w, "history visualization: %s\n", o.Visualization)
 	}
 	return exitOK
 }
 
+// verdict is a run's one-word result.
+func verdict(o *scenarios.Outcome) string {
+	switch {
+	case o.Failed():
+		return "FAILED"
+	case o.Inconclusive():
+		return "INCONCLUSIVE"
+	case o.ViolationExpected:
+		return "ok: every check held, and the expected linearizability violation was found"
+	}
+	return "ok: every check held"
+}
+
 func countsLine(r *sim.Result) string {
 	c := r.Counts
-	return fmt.Sprintf("virtual time %v, %d events, %d messages sent (%d delivered, %d dropped), %d elections, %d leaders, %d entries committed, %d/%d proposals accepted, %d crashes",
+	return fmt.Sprintf("virtual time %v, %d events, %d messages sent (%d delivered, %d dropped), %d elections, %d leaders, %d entries committed, %d client ops (%d ok, %d unknown, %d retries), %d crashes",
 		r.VirtualTime, c.Events, c.MessagesSent, c.MessagesDelivered, c.MessagesDropped, c.Elections, c.Leaders,
-		c.Commits, c.ProposalsAccepted, c.Proposals, c.Crashes)
+		c.Commits, c.ClientOps, c.ClientOK, c.ClientUnknown, c.ClientRetries, c.Crashes)
 }
 
 func cmdReplay(args []string, stdout, stderr io.Writer) int {
@@ -132,6 +222,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.scenario, "scenario", "", "scenario to replay (see 'raftsim list')")
 	fs.StringVar(&f.seed, "seed", "", "seed to replay (a positive integer)")
 	file := fs.String("trace", "", "file to write the event trace to, one line per event ('-' for standard output)")
+	f.addOptionFlags(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -156,10 +247,12 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		out = fh
 	}
 	bw := bufio.NewWriterSize(out, 1<<16)
-	o := scenarios.Run(sc, seeds[0], scenarios.Options{Trace: func(line string) {
+	opts := f.options()
+	opts.Trace = func(line string) {
 		bw.WriteString(line)
 		bw.WriteByte('\n')
-	}})
+	}
+	o := scenarios.Run(sc, seeds[0], opts)
 	err = bw.Flush()
 	if fh != nil {
 		if cerr := fh.Close(); err == nil {
@@ -173,5 +266,6 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	if *file != "-" {
 		fmt.Fprintf(stdout, "wrote %d events to %s\n", o.Counts.Events, *file)
 	}
+	visualize(stderr, &o, f.htmlDir)
 	return report(stdout, &o)
 }

@@ -10,7 +10,7 @@
 //	                                          run one seed and write its full event trace
 //
 // Exit status: 0 every check held, 1 a check or a scenario assertion failed, 2 bad usage
-// or input.
+// or input, 3 the linearizability check was inconclusive (it ran out of time).
 //
 // Imports: scenarios, sim and the standard library. This is the one place that does I/O
 // and runs seeds in parallel.
@@ -28,9 +28,10 @@ import (
 
 // Exit statuses.
 const (
-	exitOK     = 0
-	exitFailed = 1
-	exitUsage  = 2
+	exitOK           = 0
+	exitFailed       = 1
+	exitUsage        = 2
+	exitInconclusive = 3
 )
 
 // defaultScenario is what a newcomer sees first.
@@ -70,7 +71,11 @@ Commands:
   raftsim replay -scenario NAME -seed N -trace FILE
                                                run one seed, write its full event trace
 
-Exit status: 0 all checks held, 1 a check failed, 2 bad usage or input.
+Node options (run and replay): -reads readindex|lease|local, -checkquorum=true|false.
+A non-linearizable history is written as an HTML visualization (-html DIR, default .).
+
+Exit status: 0 all checks held, 1 a check failed, 2 bad usage or input,
+3 the linearizability check was inconclusive (ran out of time).
 Run 'raftsim COMMAND -h' for a command's flags.
 `
 

@@ -336,11 +336,11 @@ func TestRunManyFailure(t *testing.T) {
 		},
 	}
 	var b bytes.Buffer
-	if code := runMany(&b, sc, []uint64{1, 2}, 2, false); code != exitFailed {
+	if code := runMany(&b, &b, sc, []uint64{1, 2}, &seedFlags{parallel: 2, htmlDir: t.TempDir()}, false); code != exitFailed {
 		t.Errorf("runMany = %d, want %d", code, exitFailed)
 	}
 	out := b.String()
-	if !strings.Contains(out, "2 seeds, 0 passed, 2 failed") || strings.Count(out, "test probe") != 2 {
+	if !strings.Contains(out, "2 seeds, 0 passed, 2 failed, 0 inconclusive") || strings.Count(out, "test probe") != 2 {
 		t.Errorf("runMany output:\n%s", out)
 	}
 	if l := lastLine(out); !strings.HasPrefix(l, "replay: go run ./cmd/raftsim replay -scenario always-fails -seed 2") {

@@ -27,6 +27,13 @@
 //     one term, also across crashes.
 //   - Current-Term Commit (§5.4.2, Figure 8): a leader advances its commit index only to an
 //     entry of its own term; earlier-term entries are committed only along with one.
+//   - Exactly-once (Raft thesis §6.3): a client command (client, sequence number) takes
+//     effect at most once on each node's state machine, and a client's commands take
+//     effect in the order of their sequence numbers. Step reads Output.Commands: each
+//     command applied with outcome kv.Applied must carry a sequence number above the last
+//     one that took effect for its client on that node in its current lifetime (a
+//     restarted node rebuilds its state machine from its log, so the record starts afresh
+//     at Crash and Restart). Duplicate and stale outcomes change nothing and are fine.
 //   - Log Write (Figure 2, node.Output): the node's view of its log is what its writes made
 //     it. The incremental checks reason about the writes (Output.Entries) and Final about
 //     the views, so this is what keeps the two in step; it also keeps the checker's own
@@ -54,7 +61,7 @@
 // after Crash and before Restart, or with an unknown ID, is a simulator bug and panics.
 // After a violation the checker's state is unspecified: the simulator stops at the first.
 //
-// Imports: node and the standard library only. Like the rest of the simulator it follows
+// Imports: node, node/kv and the standard library only. Like the rest of the simulator it follows
 // the determinism rules: no clocks, goroutines, randomness, and no range over a map.
 package check
 
@@ -65,6 +72,7 @@ import (
 	"time"
 
 	"raftsim/node"
+	"raftsim/node/kv"
 )
 
 // Violation is one broken safety property.
@@ -123,6 +131,7 @@ const (
 	OneVotePerTerm     = "One vote per term"
 	LogWrite           = "Log Write"
 	CurrentTermCommit  = "Current-Term Commit"
+	ExactlyOnce        = "Exactly-once"
 )
 
 // rules maps each check to its citation in the paper.
@@ -137,6 +146,7 @@ var rules = map[string]string{
 	OneVotePerTerm:     "§5.2",
 	LogWrite:           "Figure 2",
 	CurrentTermCommit:  "§5.4.2",
+	ExactlyOnce:        "thesis §6.3",
 }
 
 // violation builds a Violation; it is only called on the failure path, so it may allocate.
@@ -217,6 +227,10 @@ type Checker struct {
 	match []matchSlot // Log Matching record, indexed by index-1
 
 	votes map[voteKey]node.ID // granted votes, across crashes; looked up, never ranged over
+
+	// sessions[id] maps each client to the last sequence number that took effect on node
+	// id in its current lifetime (Exactly-once); looked up, never ranged over.
+	sessions []map[kv.ClientID]uint64
 }
 
 // New returns a checker for a cluster of nodes numbered 1..nodes, all live, with empty logs.
@@ -225,8 +239,9 @@ func New(nodes int) *Checker {
 		panic(fmt.Sprintf("check: New(%d): a cluster needs at least one node", nodes))
 	}
 	c := &Checker{
-		nodes: make([]nodeState, nodes+1),
-		votes: make(map[voteKey]node.ID),
+		nodes:    make([]nodeState, nodes+1),
+		votes:    make(map[voteKey]node.ID),
+		sessions: make([]map[kv.ClientID]uint64, nodes+1),
 	}
 	for i := 1; i <= nodes; i++ {
 		c.nodes[i].live = true
@@ -287,7 +302,13 @@ func (c *Checker) Step(now time.Duration, id node.ID, out *node.Output, v *node.
 	if x := c.checkCommit(now, id, ns, v); x != nil {
 		return x
 	}
-	return c.checkApply(now, id, ns, out.Apply, v)
+	if x := c.checkApply(now, id, ns, out.Apply, v); x != nil {
+		return x
+	}
+	if len(out.Commands) > 0 {
+		return c.checkExactlyOnce(now, id, v.Term, out.Commands)
+	}
+	return nil
 }
 
 // stepLog runs the checks about a log write: its shape, then, if the node wrote anything,
@@ -324,6 +345,7 @@ func (c *Checker) stepLog(now time.Duration, id node.ID, ns *nodeState, w []node
 func (c *Checker) Crash(now time.Duration, id node.ID) {
 	ns := c.state(id)
 	*ns = nodeState{}
+	c.resetSessions(id)
 }
 
 // Restart checks node id, rebuilt from its disk at virtual time now, whose view is v. The
@@ -333,6 +355,7 @@ func (c *Checker) Crash(now time.Duration, id node.ID) {
 func (c *Checker) Restart(now time.Duration, id node.ID, v *node.View) *Violation {
 	ns := c.state(id)
 	*ns = nodeState{live: true}
+	c.resetSessions(id)
 	if x := checkLogWrite(now, id, nil, v.Log, v); x != nil {
 		return x
 	}

@@ -1,0 +1,166 @@
+package linearizability
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var testAnnotations = []Annotation{
+	{Tag: "faults", Start: 3, End: 6, Description: "partition {1,2} | {3,4,5}", Details: "healed at 2s", Color: "#f4cccc"},
+	{Tag: "leaders", Start: 4, End: 4, Description: "node 3 leader in term 7"},
+}
+
+func TestWriteHTML(t *testing.T) {
+	tests := []struct {
+		name   string
+		ops    []Op
+		budget time.Duration
+		want   Verdict
+		shows  string // an operation's description, JSON-escaped as in the page's data ("\"", "\u003e" for ">")
+	}{
+		{
+			name: "linearizable",
+			ops: []Op{
+				at(put(0, "x", "1", 1, 2), 0, time.Millisecond),
+				at(appendOp(1, "x", "2", "12", 5, 8), 2*time.Millisecond, 3*time.Millisecond),
+				lost(put(2, "y", "3", 7, 0)),
+			},
+			budget: testBudget, want: Linearizable, shows: `append(\"x\", \"2\") -\u003e \"12\"`,
+		},
+		{
+			name: "not linearizable",
+			ops: []Op{
+				put(0, "x", "1", 1, 2),
+				put(1, "x", "2", 3, 6),
+				get(2, "x", "1", 7, 8),
+			},
+			budget: testBudget, want: NotLinearizable, shows: `get(\"x\") -\u003e \"1\"`,
+		},
+		{
+			name:   "inconclusive",
+			ops:    hardAppends(10, "no such order"),
+			budget: time.Microsecond, want: Inconclusive, shows: `append(\"x\", \"j\")`,
+		},
+		{name: "empty", budget: testBudget, want: Linearizable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Check(tt.ops, tt.budget)
+			if err != nil || res.Verdict != tt.want {
+				t.Fatalf("%v, %v; want %v", res, err, tt.want)
+			}
+			var buf bytes.Buffer
+			if err := res.WriteHTML(&buf, testAnnotations); err != nil {
+				t.Fatal(err)
+			}
+			html := buf.String()
+			wants := []string{"<html", "partition {1,2} | {3,4,5}", "healed at 2s", "node 3 leader in term 7", "#f4cccc"}
+			if tt.shows != "" {
+				wants = append(wants, tt.shows)
+			}
+			for _, want := range wants {
+				if !strings.Contains(html, want) {
+					t.Errorf("HTML (%d bytes) lacks %q", len(html), want)
+				}
+			}
+			// WriteHTML does not accumulate annotations in the Result.
+			var again bytes.Buffer
+			if err := res.WriteHTML(&again, nil); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(again.String(), "healed at 2s") {
+				t.Error("annotations of an earlier WriteHTML leaked into a later one")
+			}
+
+			path := filepath.Join(t.TempDir(), "history.html")
+			if err := res.WriteHTMLFile(path, testAnnotations); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"<html", "healed at 2s", "node 3 leader in term 7"} {
+				if !strings.Contains(string(data), want) {
+					t.Errorf("the file (%d bytes) lacks %q", len(data), want)
+				}
+			}
+		})
+	}
+}
+
+func TestWriteHTMLErrors(t *testing.T) {
+	res, err := Check([]Op{put(0, "x", "1", 1, 2)}, testBudget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	unwritable := filepath.Join(dir, "no such directory", "history.html")
+	if err := res.WriteHTMLFile(unwritable, nil); err == nil {
+		t.Error("WriteHTMLFile to a path in a missing directory: no error")
+	}
+	if err := res.WriteHTMLFile(dir, nil); err == nil {
+		t.Error("WriteHTMLFile to a directory: no error")
+	}
+
+	path := filepath.Join(dir, "untagged.html")
+	err = res.WriteHTMLFile(path, []Annotation{{Start: 1, Description: "where does this go"}})
+	if err == nil || !strings.Contains(err.Error(), "no Tag") {
+		t.Errorf("untagged annotation: error %v, want one about the Tag", err)
+	}
+	if _, statErr := os.Stat(path); !os.IsNotExist(statErr) {
+		t.Errorf("a failed WriteHTMLFile left %s behind (%v)", path, statErr)
+	}
+
+	var zero Result
+	if err := zero.WriteHTML(&bytes.Buffer{}, nil); err == nil {
+		t.Error("WriteHTML of a zero Result: no error")
+	}
+	var nilResult *Result
+	if err := nilResult.WriteHTML(&bytes.Buffer{}, nil); err == nil {
+		t.Error("WriteHTML of a nil *Result: no error")
+	}
+}
+
+func TestDescriptions(t *testing.T) {
+	long := strings.Repeat("abcdefghij", 10)
+	tests := []struct {
+		in   kvInput
+		out  kvOutput
+		want string
+	}{
+		{kvInput{kind: Get, key: "k"}, kvOutput{value: "v", checked: true}, `get("k") -> "v"`},
+		{kvInput{kind: Get, key: "k"}, kvOutput{checked: true}, `get("k") -> ""`},
+		{kvInput{kind: Put, key: "k", value: "v"}, kvOutput{}, `put("k", "v")`},
+		{kvInput{kind: Put, key: "k", value: "v"}, kvOutput{unknown: true}, `put("k", "v") -> ?`},
+		{kvInput{kind: Append, key: "k", value: "x"}, kvOutput{value: "abx", checked: true}, `append("k", "x") -> "abx"`},
+		{kvInput{kind: Append, key: "k", value: "x"}, kvOutput{}, `append("k", "x")`},
+		{kvInput{kind: Append, key: "k", value: "x"}, kvOutput{unknown: true}, `append("k", "x") -> ?`},
+		{kvInput{kind: Get, key: "k"}, kvOutput{value: long, checked: true},
+			`get("k") -> "abcdefghijabcdef"…"abcdefghijabcdefghijabcdefghijabcdefghij" (100 bytes)`},
+	}
+	for _, tt := range tests {
+		if got := describeKVOperation(tt.in, tt.out); got != tt.want {
+			t.Errorf("got %s, want %s", got, tt.want)
+		}
+	}
+	if got, want := kvModel.DescribeState("ab"), `"ab"`; got != want {
+		t.Errorf("state: got %s, want %s", got, want)
+	}
+	if got := kvModel.DescribeState(long); len(got) > 100 || !strings.Contains(got, "(100 bytes)") {
+		t.Errorf("long state: %s", got)
+	}
+	if got, want := describeMeta(opMeta{callTime: time.Second, returnTime: 2 * time.Second}), "virtual time 1s -> 2s"; got != want {
+		t.Errorf("meta: got %q, want %q", got, want)
+	}
+	if got, want := describeMeta(opMeta{callTime: time.Second, unknown: true}), "virtual time 1s -> ? (outcome unknown)"; got != want {
+		t.Errorf("meta: got %q, want %q", got, want)
+	}
+	if got := describeMeta(nil); got != "" {
+		t.Errorf("nil meta: %q", got)
+	}
+}

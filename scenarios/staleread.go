@@ -1,0 +1,116 @@
+package scenarios
+
+import (
+	"fmt"
+	"time"
+
+	"raftsim/linearizability"
+	"raftsim/node"
+	"raftsim/sim"
+)
+
+// Stale-read timings: the leader and client 1 are cut off from the majority during
+// [staleCut, staleHeal).
+const (
+	staleCut  = 1 * time.Second
+	staleHeal = 4 * time.Second
+)
+
+// staleRead is the scenario of question R3's read side and of thesis §6.4: can a leader
+// that was deposed without noticing serve a stale read?
+//
+// The leader and client 1 are cut off from the other four servers and clients; the
+// majority elects a new leader and keeps writing the same three keys. Client 1 can reach
+// only the old leader. With ReadIndex that leader can never confirm its leadership, so it
+// answers no read; with a lease it answers only while its lease holds, before anyone else
+// can have been elected; either way the history is linearizable. With local reads it
+// answers from its frozen state, and the linearizability checker must find the stale read.
+func staleRead() Scenario {
+	return Scenario{
+		Name:      "stale-read-partitioned-leader",
+		Summary:   "the leader and one client are cut off; the majority elects a new leader and writes; with readindex or lease reads the history stays linearizable, with -reads local the checker finds the stale read",
+		Questions: "C3, E5",
+		Configure: func(c *sim.Config) {
+			reliable(c)
+			c.Duration = 6 * time.Second
+			c.Clients.Keys = 3
+			c.Clients.GiveUpAfter = 500 * time.Millisecond
+			c.Clients.Stop = 5500 * time.Millisecond
+			// Clocks drift, within the bound the lease is computed for.
+			c.Clocks.DriftMax = 0.05
+			c.Node.MaxClockDrift = 0.05
+		},
+		ExpectsViolations: func(c *sim.Config) bool { return c.Node.ReadMode == node.ReadLocal },
+		Script: func(w *sim.World) Assertion {
+			var old node.ID
+			w.At(staleCut, "cut off the leader with client 1", func(w *sim.World) {
+				var ok bool
+				if old, ok = requireLeader(w); ok {
+					w.Partition([]node.ID{old, w.ClientAddr(1)})
+				}
+			})
+			w.At(staleHeal, "heal", func(w *sim.World) { w.Heal() })
+			return func(w *sim.World, o *Outcome) error {
+				return assertStaleRead(w, o, old)
+			}
+		},
+	}
+}
+
+// cutOffReads counts client 1's reads answered while it was cut off with the old leader,
+// after the given time: only the old leader can have answered them.
+func cutOffReads(o *Outcome, after time.Duration) int {
+	n := 0
+	for _, op := range o.History {
+		if op.Client == 0 && op.Kind == linearizability.Get && !op.Unknown &&
+			op.CallTime >= after && op.ReturnTime < staleHeal {
+			n++
+		}
+	}
+	return n
+}
+
+func assertStaleRead(w *sim.World, o *Outcome, old node.ID) error {
+	switch o.Overrides.Reads {
+	case "local":
+		// Once the majority has a new leader, a read the old leader answers from its frozen
+		// state may be stale, and the checker must catch it, unless no such read happened
+		// in this seed.
+		if o.Linearizability.Verdict == linearizability.NotLinearizable {
+			return nil
+		}
+		newLeader := firstLeaderAfter(w, staleCut)
+		if newLeader == 0 {
+			return fmt.Errorf("the majority elected no new leader during the partition")
+		}
+		if n := cutOffReads(o, newLeader+100*time.Millisecond); n > 0 {
+			return fmt.Errorf("old leader %d answered %d reads after the majority elected a new leader at %v, yet the history is %v: the checker missed the stale read",
+				old, n, newLeader, o.Linearizability.Verdict)
+		}
+		return nil
+	case "lease":
+		// The lease started at the latest before the cut and lasts less than
+		// ElectionTimeoutMin on any clock within the drift bound.
+		if n := cutOffReads(o, staleCut+sim.DefaultConfig().Node.ElectionTimeoutMin); n > 0 {
+			return fmt.Errorf("old leader %d answered %d reads after its lease must have expired", old, n)
+		}
+	default:
+		// ReadIndex: a read sent after the cut needs a round of heartbeats the majority
+		// never sees.
+		if n := cutOffReads(o, staleCut); n > 0 {
+			return fmt.Errorf("old leader %d answered %d reads it could not have confirmed", old, n)
+		}
+	}
+	return requireLinearizable(o)
+}
+
+// firstLeaderAfter is when the first leader of a term started after t took office (0 if
+// none).
+func firstLeaderAfter(w *sim.World, t time.Duration) time.Duration {
+	for _, l := range w.LeaderHistory() {
+		if l.Time > t {
+			return l.Time
+		}
+	}
+	return 0
+}
