@@ -3,28 +3,93 @@ package scenarios
 import (
 	"testing"
 	"time"
+
+	"raftsim/linearizability"
+	"raftsim/sim"
 )
 
-// BenchmarkStandard runs the standard scenario (see standard) with every check on and
-// reports simulated events per wall-clock second and virtual time per wall time.
-// Compare figures with: go test ./scenarios -run '^$' -bench Standard -count 6 | benchstat
+// BenchmarkStandard runs the standard scenario (see standard) with every check on, the
+// history check included, and reports simulated events per wall-clock second and virtual
+// time per wall time. Compare figures with:
+//
+//	go test ./scenarios -run '^$' -bench Standard -count 6 | benchstat
 func BenchmarkStandard(b *testing.B) {
-	sc, err := Lookup("standard")
-	if err != nil {
-		b.Fatal(err)
-	}
+	sc := mustLookup(b, "standard")
 	var events uint64
 	var virtual time.Duration
 	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	for i := 0; b.Loop(); i++ {
 		o := Run(sc, uint64(i+1), Options{})
-		if o.Failed() {
+		if o.Failed() || o.Inconclusive() {
 			b.Fatal(Report(&o))
 		}
 		events += o.Counts.Events
 		virtual += o.VirtualTime
 	}
+	reportSpeed(b, events, virtual)
+}
+
+// BenchmarkStandardSimulation is BenchmarkStandard without the history check: the
+// simulator with its per-event safety checks alone.
+func BenchmarkStandardSimulation(b *testing.B) {
+	sc := mustLookup(b, "standard")
+	var events uint64
+	var virtual time.Duration
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		res := simulate(b, sc, uint64(i+1))
+		events += res.Counts.Events
+		virtual += res.VirtualTime
+	}
+	reportSpeed(b, events, virtual)
+}
+
+// BenchmarkStandardHistoryCheck is the linearizability check of standard runs' histories
+// alone (the histories are made before the timer starts), to compare with
+// BenchmarkStandardSimulation: the check must cost well under the simulation.
+func BenchmarkStandardHistoryCheck(b *testing.B) {
+	sc := mustLookup(b, "standard")
+	const histories = 8
+	var hs [histories][]linearizability.Op
+	for k := range hs {
+		hs[k] = simulate(b, sc, uint64(k+1)).History
+	}
+	ops := 0
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		h := hs[i%histories]
+		res, err := linearizability.Check(h, DefaultCheckBudget)
+		if err != nil || res.Verdict != linearizability.Linearizable {
+			b.Fatalf("history %d: %v %v", i%histories, res, err)
+		}
+		ops += len(h)
+	}
+	b.ReportMetric(float64(ops)/float64(b.N), "ops/history")
+}
+
+func mustLookup(b *testing.B, name string) Scenario {
+	sc, err := Lookup(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sc
+}
+
+// simulate runs a scenario's simulation only: no history check, no assertion.
+func simulate(b *testing.B, sc Scenario, seed uint64) sim.Result {
+	w, err := sim.New(sc.Config(seed))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc.Script(w)
+	res := w.Run()
+	if res.Failure != nil {
+		b.Fatal(res.Failure)
+	}
+	return res
+}
+
+func reportSpeed(b *testing.B, events uint64, virtual time.Duration) {
 	secs := b.Elapsed().Seconds()
 	b.ReportMetric(float64(events)/secs, "events/s")
 	b.ReportMetric(virtual.Seconds()/secs, "x-realtime")

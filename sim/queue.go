@@ -62,40 +62,48 @@ func (q *eventQueue) push(e event) {
 	q.seq++
 	e.seq = q.seq
 	q.items = append(q.items, e)
-	i := len(q.items) - 1
+	// Sift up with a hole: move parents down until e's place is found, then write e once.
+	items := q.items
+	i := len(items) - 1
 	for i > 0 {
 		parent := (i - 1) / 2
-		if !q.items[i].before(&q.items[parent]) {
+		if !e.before(&items[parent]) {
 			break
 		}
-		q.items[i], q.items[parent] = q.items[parent], q.items[i]
+		items[i] = items[parent]
 		i = parent
 	}
+	items[i] = e
 }
 
 // peek returns the earliest event; the queue must not be empty.
 func (q *eventQueue) peek() *event { return &q.items[0] }
 
 func (q *eventQueue) pop() event {
-	top := q.items[0]
-	last := len(q.items) - 1
-	q.items[0] = q.items[last]
-	q.items = q.items[:last]
+	items := q.items
+	top := items[0]
+	last := len(items) - 1
+	e := items[last]
+	q.items = items[:last]
+	if last == 0 {
+		return top
+	}
+	// Sift down with a hole, as in push.
 	i := 0
 	for {
-		left := 2*i + 1
-		if left >= last {
+		child := 2*i + 1
+		if child >= last {
 			break
 		}
-		child := left
-		if right := left + 1; right < last && q.items[right].before(&q.items[left]) {
+		if right := child + 1; right < last && items[right].before(&items[child]) {
 			child = right
 		}
-		if !q.items[child].before(&q.items[i]) {
+		if !items[child].before(&e) {
 			break
 		}
-		q.items[i], q.items[child] = q.items[child], q.items[i]
+		items[i] = items[child]
 		i = child
 	}
+	items[i] = e
 	return top
 }
