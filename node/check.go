@@ -22,6 +22,11 @@ func (n *Node) wellFormed(m *Message) bool {
 		// A rejection must carry a hint: ConflictIndex >= 1, and a ConflictTerm the
 		// follower could hold.
 		return m.Success || (m.ConflictIndex >= 1 && m.ConflictTerm <= m.Term)
+	case MsgSnap:
+		return m.SnapIndex >= 1 && m.SnapTerm >= 1 && m.SnapTerm <= m.Term && m.Offset >= 0 &&
+			len(m.SnapPeers) > 0 && (len(m.Chunk) > 0 || m.Done)
+	case MsgSnapResp:
+		return m.Offset >= 0 && m.SnapTerm <= m.Term
 	}
 	return true
 }
@@ -76,8 +81,10 @@ func (n *Node) checkInvariants() {
 		n.broken("vote for %d in term 0", n.vote)
 	case n.log.lastTerm() > n.term:
 		n.broken("last log term %d above current term %d", n.log.lastTerm(), n.term)
-	case last > 0 && n.log.entries[last-1].Index != last:
-		n.broken("log indexes not consecutive: last entry %v at position %d", n.log.entries[last-1], last)
+	case len(n.log.entries) > 0 && n.log.entries[len(n.log.entries)-1].Index != last:
+		n.broken("log indexes not consecutive: last entry %v, last index %d", n.log.entries[len(n.log.entries)-1], last)
+	case n.log.snapIndex > n.applied || n.snap.Index != n.log.snapIndex:
+		n.broken("snapshot at %d (log compacted to %d) beyond applied index %d", n.snap.Index, n.log.snapIndex, n.applied)
 	case n.written != 0 && n.written > last:
 		n.broken("written index %d beyond last index %d", n.written, last)
 	case n.written != 0 && n.written <= n.stepCommit:

@@ -42,6 +42,14 @@ type Config struct {
 	// for a read to be confirmed (0 means 1024). Past it the leader answers ReplyBusy.
 	MaxPendingRequests int
 
+	// SnapshotThreshold is how many entries a node applies after its latest snapshot
+	// before it takes a new one (0: never; §7, "each server takes snapshots
+	// independently").
+	SnapshotThreshold int
+	// SnapshotChunkSize is the most bytes of snapshot data one InstallSnapshot message
+	// carries (0 means 4096).
+	SnapshotChunkSize int
+
 	// Seed seeds the node's random stream (election timeouts). A host derives it from the
 	// run's root seed; a restarted node gets a fresh seed from the same derivation so its
 	// timeouts differ from its previous life.
@@ -51,6 +59,7 @@ type Config struct {
 const (
 	defaultMaxEntriesPerMessage = 64
 	defaultMaxPendingRequests   = 1024
+	defaultSnapshotChunkSize    = 4096
 )
 
 // ReadMode is how a leader serves linearizable reads (thesis §6.4).
@@ -146,6 +155,10 @@ func (c Config) Validate() error {
 	}
 	if c.MaxPendingRequests < 0 {
 		return fmt.Errorf("node: config: MaxPendingRequests must not be negative, got %d", c.MaxPendingRequests)
+	}
+	if c.SnapshotThreshold < 0 || c.SnapshotChunkSize < 0 {
+		return fmt.Errorf("node: config: SnapshotThreshold and SnapshotChunkSize must not be negative, got %d and %d",
+			c.SnapshotThreshold, c.SnapshotChunkSize)
 	}
 	if c.MaxEntriesPerMessage < 0 {
 		return fmt.Errorf("node: config: MaxEntriesPerMessage must not be negative, got %d", c.MaxEntriesPerMessage)

@@ -58,8 +58,9 @@ func logOf(terms ...Term) []Entry {
 
 // disk is a host's durable state, written from outputs exactly as a host must.
 type disk struct {
-	hs  HardState
-	log []Entry
+	hs   HardState
+	snap Snapshot
+	log  []Entry // entries after snap
 }
 
 // write applies an output's durable part.
@@ -68,12 +69,20 @@ func (d *disk) write(t tb, out *Output) {
 	if out.HardStateChanged {
 		d.hs = out.HardState
 	}
+	if s := out.InstallSnapshot; s != nil {
+		// Figure 13: keep the suffix after the snapshot only if the log holds its entry.
+		var keep []Entry
+		if k := int(s.Index) - int(d.snap.Index); k >= 1 && k <= len(d.log) && d.log[k-1].Term == s.Term {
+			keep = slices.Clone(d.log[k:])
+		}
+		d.snap, d.log = *s, keep
+	}
 	if len(out.Entries) > 0 {
 		first := out.Entries[0].Index
-		if first < 1 || first > Index(len(d.log))+1 {
-			t.Fatalf("durable write at %d leaves a gap after %d entries", first, len(d.log))
+		if first <= d.snap.Index || first > d.snap.Index+Index(len(d.log))+1 {
+			t.Fatalf("durable write at %d outside disk log %d..%d", first, d.snap.Index+1, d.snap.Index+Index(len(d.log)))
 		}
-		if k := int(first - 1); k < len(d.log) {
+		if k := int(first - d.snap.Index - 1); k < len(d.log) {
 			// Truncating: cap, so the append below cannot overwrite entries others share.
 			d.log = d.log[:k:k]
 		}
@@ -83,7 +92,17 @@ func (d *disk) write(t tb, out *Output) {
 
 // state is the DurableState a restart would read.
 func (d *disk) state() DurableState {
-	return DurableState{HardState: d.hs, Log: slices.Clone(d.log)}
+	return DurableState{HardState: d.hs, Snapshot: d.snap, Log: slices.Clone(d.log)}
+}
+
+// save makes a snapshot durable and drops the log prefix it covers, as a host does before
+// telling the node InputSnapshotSaved; an older snapshot than the disk's changes nothing.
+func (d *disk) save(s *Snapshot) {
+	if s.Index <= d.snap.Index {
+		return
+	}
+	d.log = slices.Clone(d.log[s.Index-d.snap.Index:])
+	d.snap = *s
 }
 
 // cluster wires servers 1..n with a perfect in-memory network: FIFO delivery of every
@@ -95,12 +114,15 @@ type cluster struct {
 	nodes   []*Node // nodes[i] is server i+1
 	disks   []disk
 	wakeAt  []time.Duration
-	applied [][]Entry // what each server applied, in order
+	applied [][]Entry // what each server applied, in order, in this life (after its snapshot)
+	applyBase []Index // the index each server's applied list starts after (its boot snapshot)
 	queue   []Message
 	// drop, if set, loses the messages for which it returns true.
 	drop func(m Message) bool
 	// tweak, if set, adjusts every server's configuration (at start and at restarts).
 	tweak func(*Config)
+	// installs counts the snapshots installed from a leader.
+	installs uint64
 	// replies collects every client reply, in order.
 	replies []Reply
 
@@ -122,7 +144,7 @@ func newCluster(t tb, size int, seed uint64) *cluster {
 func newClusterWith(t tb, size int, seed uint64, tweak func(*Config)) *cluster {
 	t.Helper()
 	c := &cluster{t: t, disks: make([]disk, size), wakeAt: make([]time.Duration, size),
-		applied: make([][]Entry, size), tweak: tweak}
+		applied: make([][]Entry, size), applyBase: make([]Index, size), tweak: tweak}
 	for i := range size {
 		c.nodes = append(c.nodes, mustNew(t, c.config(ID(i+1), size, seed*100+uint64(i)), DurableState{}))
 		c.step(ID(i+1), Input{Kind: InputWake})
@@ -154,8 +176,13 @@ func (c *cluster) step(id ID, in Input) Output {
 			c.queue = append(c.queue, m)
 		}
 	}
+	if s := out.InstallSnapshot; s != nil {
+		c.installs++
+		// The state machine jumps to the snapshot: applies continue after it.
+		c.applied[i], c.applyBase[i] = nil, s.Index
+	}
 	for _, e := range out.Apply {
-		if want := Index(len(c.applied[i]) + 1); e.Index != want {
+		if want := c.applyBase[i] + Index(len(c.applied[i])+1); e.Index != want {
 			c.t.Fatalf("server %d applied %v, want index %d", id, e, want)
 		}
 		c.applied[i] = append(c.applied[i], e)
@@ -163,6 +190,11 @@ func (c *cluster) step(id ID, in Input) Output {
 	c.wakeAt[i] = out.WakeAt
 	c.replies = append(c.replies, out.Replies...)
 	c.checkStep(id, &out)
+	if s := out.SaveSnapshot; s != nil {
+		// Saved at once; the node learns of it in a step of its own.
+		c.disks[i].save(s)
+		c.step(id, Input{Kind: InputSnapshotSaved, Index: s.Index})
+	}
 	return out
 }
 
@@ -183,11 +215,12 @@ func (c *cluster) checkStep(id ID, out *Output) {
 			c.leaders[v.Term] = id
 			for k, e := range c.ledger {
 				// Only entries committed in an earlier term bind this leader: a stale
-				// leader of an old term may lack later commits (Figure 8).
-				if c.ledgerTerm[k] >= v.Term {
+				// leader of an old term may lack later commits (Figure 8). Entries its
+				// snapshot covers are checked through the state machine elsewhere.
+				if c.ledgerTerm[k] >= v.Term || e.Index <= v.SnapshotIndex {
 					continue
 				}
-				if k >= len(v.Log) || !v.Log[k].SameAs(e) {
+				if got, ok := v.EntryAt(e.Index); !ok || !got.SameAs(e) {
 					c.t.Fatalf("Leader Completeness: new leader %d of term %d lacks committed %v", id, v.Term, e)
 				}
 			}
@@ -210,7 +243,7 @@ func (c *cluster) restart(id ID, seed uint64) {
 	c.t.Helper()
 	i := id - 1
 	c.nodes[i] = mustNew(c.t, c.config(id, len(c.nodes), seed), c.disks[i].state())
-	c.applied[i] = nil
+	c.applied[i], c.applyBase[i] = nil, c.disks[i].snap.Index
 	c.step(id, Input{Kind: InputWake})
 }
 
@@ -305,26 +338,39 @@ func (c *cluster) checkSafety() {
 	c.t.Helper()
 	for i, a := range c.nodes {
 		for _, b := range c.nodes[i+1:] {
-			la, lb := a.View().Log, b.View().Log
-			for k := min(len(la), len(lb)) - 1; k >= 0; k-- {
-				if la[k].Term == lb[k].Term {
-					for j := 0; j <= k; j++ {
-						if !la[j].SameAs(lb[j]) {
-							c.t.Fatalf("Log Matching: servers %d and %d share %v but differ at %v / %v", a.id, b.id, la[k], la[j], lb[j])
-						}
-					}
-					break
+			va, vb := a.View(), b.View()
+			lo := max(va.SnapshotIndex, vb.SnapshotIndex) + 1
+			for k := min(va.LastIndex(), vb.LastIndex()); k >= lo; k-- {
+				ea, _ := va.EntryAt(k)
+				eb, _ := vb.EntryAt(k)
+				if ea.Term != eb.Term {
+					continue
 				}
+				for j := lo; j <= k; j++ {
+					x, _ := va.EntryAt(j)
+					y, _ := vb.EntryAt(j)
+					if !x.SameAs(y) {
+						c.t.Fatalf("Log Matching: servers %d and %d share %v but differ at %v / %v", a.id, b.id, ea, x, y)
+					}
+				}
+				break
 			}
 		}
 	}
+	// Applied entries agree with the ledger of committed entries, whatever each server's
+	// snapshot base (§5.4.3).
 	for i := range c.applied {
-		for j := range c.applied {
-			k := min(len(c.applied[i]), len(c.applied[j]))
-			for x := 0; x < k; x++ {
-				if !c.applied[i][x].SameAs(c.applied[j][x]) {
-					c.t.Fatalf("State Machine Safety: servers %d and %d applied %v and %v", i+1, j+1, c.applied[i][x], c.applied[j][x])
-				}
+		for _, e := range c.applied[i] {
+			if k := int(e.Index) - 1; k < len(c.ledger) && !c.ledger[k].SameAs(e) {
+				c.t.Fatalf("State Machine Safety: server %d applied %v, the ledger has %v", i+1, e, c.ledger[k])
+			}
+		}
+	}
+	// Replicas at the same applied index have the same state, snapshots included.
+	for i, a := range c.nodes {
+		for _, b := range c.nodes[i+1:] {
+			if a.applied == b.applied && a.store.Hash() != b.store.Hash() {
+				c.t.Fatalf("State Machine Safety: servers %d and %d both applied %d entries but their states differ", a.id, b.id, a.applied)
 			}
 		}
 	}

@@ -29,6 +29,8 @@ type Node struct {
 	maxEntriesPerMessage int
 	readMode             ReadMode
 	checkQuorum          bool
+	snapshotThreshold    Index
+	snapshotChunkSize    int
 	leaseDuration        time.Duration // ReadLease: how long a lease lasts on this clock
 	maxPending           int
 
@@ -45,6 +47,13 @@ type Node struct {
 	commit  Index
 	applied Index
 	store   *kv.Store // the state machine, after applying entries up to applied
+
+	// Snapshots (§7, see snapshot.go).
+	snap      Snapshot       // the latest durable snapshot; the log is compacted up to it
+	saving    *Snapshot      // a snapshot being saved by the host, or nil
+	snapProg  []snapProgress // leader: per peer, the snapshot transfer in progress
+	snapRecv  snapReceiver   // follower: the snapshot being received
+	installed *Snapshot      // a snapshot installed in this step (Output.InstallSnapshot)
 
 	now           time.Duration // the local clock reading of the current step
 	leaderContact time.Duration // follower: when it last heard from the leader of its term
@@ -110,15 +119,20 @@ func New(cfg Config, d DurableState) (*Node, error) {
 		readMode:             cfg.ReadMode,
 		checkQuorum:          cfg.CheckQuorum,
 		maxPending:           cfg.MaxPendingRequests,
-		store:                kv.NewStore(),
+		snapshotThreshold:    Index(cfg.SnapshotThreshold),
+		snapshotChunkSize:    cfg.SnapshotChunkSize,
 		term:                 d.HardState.Term,
 		vote:                 d.HardState.Vote,
-		log:                  raftLog{entries: slices.Clone(d.Log)},
+		log:                  raftLog{snapIndex: d.Snapshot.Index, snapTerm: d.Snapshot.Term, entries: slices.Clone(d.Log)},
+		snap:                 d.Snapshot,
+		commit:               d.Snapshot.Index,
+		applied:              d.Snapshot.Index,
 		role:                 Follower,
 		votes:                make([]bool, len(peers)),
 		next:                 make([]Index, len(peers)),
 		match:                make([]Index, len(peers)),
 		acked:                make([]uint64, len(peers)),
+		snapProg:             make([]snapProgress, len(peers)),
 		ackedAt:              make([]time.Duration, len(peers)),
 	}
 	// A follower may vote for another server electionTimeoutMin after hearing from the
@@ -128,6 +142,19 @@ func New(cfg Config, d DurableState) (*Node, error) {
 	n.leaseDuration = time.Duration(float64(cfg.ElectionTimeoutMin) * (1 - drift) / (1 + drift))
 	if n.maxPending == 0 {
 		n.maxPending = defaultMaxPendingRequests
+	}
+	if n.snapshotChunkSize == 0 {
+		n.snapshotChunkSize = defaultSnapshotChunkSize
+	}
+	// Rebuild the state machine from the snapshot, never by replaying the log from the
+	// start (§7); the entries after it are applied again as they are committed.
+	n.store = kv.NewStore()
+	if !d.Snapshot.IsZero() {
+		store, err := kv.Restore(d.Snapshot.Data)
+		if err != nil {
+			return nil, fmt.Errorf("node: durable state: snapshot at %d: %w", d.Snapshot.Index, err)
+		}
+		n.store = store
 	}
 	if n.maxEntriesPerMessage == 0 {
 		n.maxEntriesPerMessage = defaultMaxEntriesPerMessage
@@ -145,11 +172,15 @@ func validateDurable(peers []ID, d DurableState) error {
 	if hs.Term == 0 && hs.Vote != None {
 		return fmt.Errorf("node: durable state: vote for %d in term 0", hs.Vote)
 	}
-	prev := Term(0)
+	sn := d.Snapshot
+	if (sn.Index == 0) != (sn.Term == 0) || sn.Term > hs.Term {
+		return fmt.Errorf("node: durable state: snapshot at %d@t%d with current term %d", sn.Index, sn.Term, hs.Term)
+	}
+	prev := sn.Term
 	for i, e := range d.Log {
 		switch {
-		case e.Index != Index(i+1):
-			return fmt.Errorf("node: durable state: log[%d] has index %d, want %d", i, e.Index, i+1)
+		case e.Index != sn.Index+Index(i+1):
+			return fmt.Errorf("node: durable state: log[%d] has index %d, want %d", i, e.Index, sn.Index+Index(i+1))
 		case e.Term == 0 || e.Term < prev:
 			return fmt.Errorf("node: durable state: entry %v has term %d after term %d", e, e.Term, prev)
 		case e.Term > hs.Term:
@@ -184,6 +215,8 @@ func (n *Node) Step(now time.Duration, in Input) Output {
 		}
 	case InputClient:
 		n.handleClient(in.Request)
+	case InputSnapshotSaved:
+		n.handleSnapshotSaved(in.Index)
 	default:
 		n.stats.Rejected++
 	}
@@ -195,16 +228,19 @@ func (n *Node) Step(now time.Duration, in Input) Output {
 func (n *Node) View() View {
 	last := len(n.log.entries)
 	return View{
-		ID:           n.id,
-		Term:         n.term,
-		Vote:         n.vote,
-		Role:         n.role,
-		Leader:       n.leader,
-		Log:          n.log.entries[:last:last],
-		CommitIndex:  n.commit,
-		AppliedIndex: n.applied,
-		Peers:        n.peers[:len(n.peers):len(n.peers)],
-		Store:        n.store,
+		ID:            n.id,
+		Term:          n.term,
+		Vote:          n.vote,
+		Role:          n.role,
+		Leader:        n.leader,
+		SnapshotIndex: n.log.snapIndex,
+		SnapshotTerm:  n.log.snapTerm,
+		Snapshot:      n.snap,
+		Log:           n.log.entries[:last:last],
+		CommitIndex:   n.commit,
+		AppliedIndex:  n.applied,
+		Peers:         n.peers[:len(n.peers):len(n.peers)],
+		Store:         n.store,
 	}
 }
 
@@ -227,6 +263,8 @@ func (n *Node) Clone() *Node {
 	c.waiters = slices.Clone(n.waiters)
 	c.reads = slices.Clone(n.reads)
 	c.store = n.store.Clone()
+	c.snapProg = slices.Clone(n.snapProg)
+	c.snapRecv.buf = slices.Clone(n.snapRecv.buf)
 	c.msgs, c.replies, c.commands = nil, nil, nil
 	return &c
 }
@@ -281,6 +319,10 @@ func (n *Node) handleMessage(now time.Duration, m Message) {
 		n.handleApp(now, &m)
 	case MsgAppResp:
 		n.handleAppResp(&m)
+	case MsgSnap:
+		n.handleSnap(now, &m)
+	case MsgSnapResp:
+		n.handleSnapResp(&m)
 	}
 }
 
@@ -314,6 +356,7 @@ func (n *Node) beginStep(now time.Duration) {
 	n.replies = n.replies[:0]
 	n.commands = n.commands[:0]
 	n.readBroadcast = false
+	n.installed = nil
 	n.proposal = Proposal{}
 }
 
@@ -339,6 +382,7 @@ func (n *Node) finishStep() Output {
 	if n.role == Leader {
 		n.serveReads()
 	}
+	save := n.maybeSnapshot()
 	n.checkInvariants()
 	out := Output{
 		HardState: HardState{Term: n.term, Vote: n.vote},
@@ -346,6 +390,8 @@ func (n *Node) finishStep() Output {
 		WakeAt:    n.electionDeadline,
 	}
 	out.HardStateChanged = out.HardState != n.stepHardState
+	out.InstallSnapshot = n.installed
+	out.SaveSnapshot = save
 	if n.written != 0 {
 		// One write from the lowest index touched: a truncation followed by appends, or
 		// several appends, collapse into a single "drop from here, then append".

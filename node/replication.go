@@ -44,6 +44,10 @@ func (n *Node) broadcastAppend() {
 // moves past what was sent without waiting for the reply; a rejection moves it back.
 func (n *Node) sendAppend(i int) {
 	next := n.next[i]
+	if next-1 < n.log.snapIndex {
+		n.sendSnapshot(i) // the entries this follower needs are compacted away (§7)
+		return
+	}
 	prevTerm, ok := n.log.term(next - 1)
 	if !ok {
 		panic(fmt.Sprintf("raft: invariant broken: nextIndex %d of peer %d beyond last index %d", next, n.peers[i], n.log.lastIndex()))
@@ -71,6 +75,9 @@ func (n *Node) handleApp(now time.Duration, m *Message) {
 	// follower learns who leads and restarts its election timer.
 	n.becomeFollower(now, m.Term, m.From)
 	n.leaderContact = now
+	if m.PrevLogIndex < n.log.snapIndex {
+		n.skipCompacted(m)
+	}
 	if t, ok := n.log.term(m.PrevLogIndex); !ok || t != m.PrevLogTerm {
 		n.rejectApp(m, t, ok)
 		return
@@ -85,6 +92,16 @@ func (n *Node) handleApp(now time.Duration, m *Message) {
 		n.commit = c
 	}
 	n.send(Message{Type: MsgAppResp, To: m.From, Term: n.term, Success: true, MatchIndex: last, Round: m.Round})
+}
+
+// skipCompacted drops from an AppendEntries the entries at or below this follower's
+// snapshot: they are committed (a snapshot covers only applied entries), so they match the
+// leader's (Leader Completeness), and the message continues from the snapshot's last
+// entry. m is the handler's own copy.
+func (n *Node) skipCompacted(m *Message) {
+	skip := min(int(n.log.snapIndex-m.PrevLogIndex), len(m.Entries))
+	m.Entries = m.Entries[skip:]
+	m.PrevLogIndex, m.PrevLogTerm = n.log.snapIndex, n.log.snapTerm
 }
 
 // rejectApp answers an AppendEntries whose consistency check failed (§5.3) with the hint

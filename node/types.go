@@ -141,6 +141,8 @@ const (
 	MsgVoteResp
 	MsgApp // AppendEntries; a heartbeat is an AppendEntries with no entries
 	MsgAppResp
+	MsgSnap     // InstallSnapshot (Figure 13), one chunk
+	MsgSnapResp // its acknowledgement
 	msgTypeLimit
 )
 
@@ -157,6 +159,10 @@ func (t MsgType) String() string {
 		return "App"
 	case MsgAppResp:
 		return "AppResp"
+	case MsgSnap:
+		return "Snap"
+	case MsgSnapResp:
+		return "SnapResp"
 	}
 	return fmt.Sprintf("msg(%d)", uint8(t))
 }
@@ -185,6 +191,22 @@ type Message struct {
 	// date their contact with each follower by it.
 	Round uint64
 
+	// MsgSnap: one chunk of the leader's snapshot (Figure 13): the snapshot's last
+	// included index and term, the chunk's byte offset in the snapshot's data, the chunk,
+	// and whether it is the last one. The whole snapshot (index, term, configuration,
+	// data) is Snapshot; Chunk is a substring of Snapshot.Data at Offset.
+	SnapIndex Index
+	SnapTerm  Term
+	Offset    int
+	Chunk     string
+	Done      bool
+	// MsgSnap: the snapshot's configuration (sent with every chunk; it is small).
+	SnapPeers []ID
+	// MsgSnapResp: Offset is the number of bytes of the snapshot (SnapIndex, SnapTerm) the
+	// follower holds contiguously from the start, so the leader sends the next chunk from
+	// there; Success means the follower installed it (or already had its entries), and
+	// MatchIndex is then the index its log matches the leader's up to.
+
 	// MsgVoteResp and MsgAppResp: whether the request was granted or accepted.
 	Success bool
 
@@ -209,6 +231,12 @@ func (m Message) String() string {
 	case MsgApp:
 		return fmt.Sprintf("App %d->%d t%d prev=%d@t%d n=%d commit=%d", m.From, m.To, m.Term,
 			m.PrevLogIndex, m.PrevLogTerm, len(m.Entries), m.LeaderCommit)
+	case MsgSnap:
+		return fmt.Sprintf("Snap %d->%d t%d snap=%d@t%d offset=%d len=%d done=%v", m.From, m.To, m.Term,
+			m.SnapIndex, m.SnapTerm, m.Offset, len(m.Chunk), m.Done)
+	case MsgSnapResp:
+		return fmt.Sprintf("SnapResp %d->%d t%d snap=%d@t%d offset=%d ok=%v match=%d", m.From, m.To, m.Term,
+			m.SnapIndex, m.SnapTerm, m.Offset, m.Success, m.MatchIndex)
 	case MsgAppResp:
 		if m.Success {
 			return fmt.Sprintf("AppResp %d->%d t%d ok match=%d", m.From, m.To, m.Term, m.MatchIndex)
@@ -226,11 +254,27 @@ type HardState struct {
 	Vote ID // the candidate voted for in Term, or None
 }
 
+// Snapshot is a server's state machine at a log index (§7, Figure 13): everything the log
+// up to Index produced, so that the prefix can be discarded. It is a value: Data is
+// immutable, and Peers must not be modified once the snapshot is made.
+type Snapshot struct {
+	Index Index // the last included index
+	Term  Term  // the term of the entry at Index
+	Peers []ID  // the voting configuration at Index
+	// Data is the state machine (the key-value data and the client session table) in
+	// kv's encoding.
+	Data string
+}
+
+// IsZero reports whether s is the empty snapshot (nothing compacted).
+func (s *Snapshot) IsZero() bool { return s.Index == 0 }
+
 // DurableState is everything a server keeps on disk. A restarted server is rebuilt from it
-// alone.
+// alone: the snapshot, then the log after it.
 type DurableState struct {
 	HardState HardState
-	Log       []Entry // entries with consecutive indexes from 1
+	Snapshot  Snapshot // zero if none
+	Log       []Entry  // entries with consecutive indexes from Snapshot.Index+1
 }
 
 // InputKind is the kind of an Input.
@@ -252,6 +296,10 @@ const (
 	// InputClient: a client's request (Input.Request). The node answers it, now or in a
 	// later step, with a Reply in Output.Replies.
 	InputClient
+	// InputSnapshotSaved: the snapshot the node asked to save (Output.SaveSnapshot) at
+	// index Input.Index is durable, and the disk has dropped the log entries it covers. The
+	// node then discards them from memory too.
+	InputSnapshotSaved
 )
 
 func (k InputKind) String() string {
@@ -266,6 +314,8 @@ func (k InputKind) String() string {
 		return "campaign"
 	case InputClient:
 		return "client"
+	case InputSnapshotSaved:
+		return "snapshot-saved"
 	}
 	return fmt.Sprintf("input(%d)", uint8(k))
 }
@@ -276,6 +326,7 @@ type Input struct {
 	Message Message    // InputMessage
 	Data    string     // InputPropose: the command
 	Request kv.Command // InputClient
+	Index   Index      // InputSnapshotSaved: the saved snapshot's index
 }
 
 // ReplyStatus is the outcome of a client request.
@@ -351,9 +402,22 @@ type Output struct {
 	HardStateChanged bool
 	HardState        HardState
 
+	// InstallSnapshot, if not nil, is a snapshot received from the leader, to make durable
+	// now, before Entries (it is part of the durable state that must precede the
+	// messages). The durable log then keeps only its entries after InstallSnapshot.Index,
+	// and only if it holds an entry at that index with that term; otherwise it becomes
+	// empty (Figure 13).
+	InstallSnapshot *Snapshot
+
 	// Entries to make durable. If Entries is not empty, the durable log first drops every
 	// entry with index >= Entries[0].Index and then appends Entries.
 	Entries []Entry
+
+	// SaveSnapshot, if not nil, is a snapshot the node took of its own state machine. The
+	// host makes it durable in the background (it may take time; the node keeps serving);
+	// when it is durable the host drops the log entries it covers from the disk and tells
+	// the node with InputSnapshotSaved. A crash before that loses it, harmlessly.
+	SaveSnapshot *Snapshot
 
 	Messages []Message
 
@@ -382,7 +446,12 @@ type View struct {
 	Vote   ID
 	Role   Role
 	Leader ID // the leader this node believes in for Term, or None
-	// Log holds the node's entries in index order; Log[k].Index == k+1.
+	// SnapshotIndex and SnapshotTerm are the last entry covered by the node's latest
+	// durable snapshot (0, 0 if none): the log's entries up to it are discarded.
+	SnapshotIndex Index
+	SnapshotTerm  Term
+	// Log holds the node's entries after the snapshot, in index order:
+	// Log[k].Index == SnapshotIndex+k+1.
 	Log          []Entry
 	CommitIndex  Index
 	AppliedIndex Index
@@ -390,21 +459,34 @@ type View struct {
 	// Store is the node's key-value state machine after applying AppliedIndex entries.
 	// Read-only.
 	Store *kv.Store
+	// Snapshot is the node's latest durable snapshot (zero if none). Read-only.
+	Snapshot Snapshot
 }
 
-// LastIndex is the index of the last log entry (0 if the log is empty).
-func (v View) LastIndex() Index { return Index(len(v.Log)) }
+// LastIndex is the index of the last log entry (SnapshotIndex if no entry follows it).
+func (v View) LastIndex() Index { return v.SnapshotIndex + Index(len(v.Log)) }
 
-// TermAt is the term of the entry at index i, 0 for i == 0, and false if i is past the
-// end of the log.
+// TermAt is the term of the entry at index i: 0 for i == 0, SnapshotTerm at
+// SnapshotIndex, and false if i is past the end of the log or before the snapshot.
 func (v View) TermAt(i Index) (Term, bool) {
-	if i == 0 {
+	switch {
+	case i == 0:
 		return 0, true
-	}
-	if i > Index(len(v.Log)) {
+	case i == v.SnapshotIndex:
+		return v.SnapshotTerm, true
+	case i < v.SnapshotIndex || i > v.LastIndex():
 		return 0, false
 	}
-	return v.Log[i-1].Term, true
+	return v.Log[i-v.SnapshotIndex-1].Term, true
+}
+
+// EntryAt returns the entry at index i, and false if it is not in the log (compacted into
+// the snapshot, or past the end).
+func (v View) EntryAt(i Index) (Entry, bool) {
+	if i <= v.SnapshotIndex || i > v.LastIndex() {
+		return Entry{}, false
+	}
+	return v.Log[i-v.SnapshotIndex-1], true
 }
 
 // Stats counts what a node did that a host may want to report.

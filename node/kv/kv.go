@@ -188,6 +188,7 @@ type Store struct {
 	keys     []string // the keys of data, sorted: for deterministic traversal
 	sessions map[ClientID]session
 	clients  []ClientID // the keys of sessions, sorted
+	hash     uint64     // see Hash
 }
 
 // NewStore returns an empty store.
@@ -232,16 +233,28 @@ func (s *Store) Apply(c Command) (string, Outcome) {
 		i, _ := slices.BinarySearch(s.clients, c.Client)
 		s.clients = slices.Insert(s.clients, i, c.Client)
 	}
-	s.sessions[c.Client] = session{lastSeq: c.Seq, result: result}
+	s.setSession(c.Client, session{lastSeq: c.Seq, result: result})
 	return result, Applied
 }
 
 func (s *Store) set(key, value string) {
-	if _, ok := s.data[key]; !ok {
+	if old, ok := s.data[key]; ok {
+		s.hash -= hashPair(key, old)
+	} else {
 		i, _ := slices.BinarySearch(s.keys, key)
 		s.keys = slices.Insert(s.keys, i, key)
 	}
 	s.data[key] = value
+	s.hash += hashPair(key, value)
+}
+
+// setSession records a client's session; the client must already be in s.clients.
+func (s *Store) setSession(id ClientID, ss session) {
+	if old, ok := s.sessions[id]; ok {
+		s.hash -= hashSession(id, old)
+	}
+	s.sessions[id] = ss
+	s.hash += hashSession(id, ss)
 }
 
 // Keys returns the keys in ascending order (read-only).
@@ -257,6 +270,7 @@ func (s *Store) Clone() *Store {
 		keys:     slices.Clone(s.keys),
 		sessions: make(map[ClientID]session, len(s.sessions)),
 		clients:  slices.Clone(s.clients),
+		hash:     s.hash,
 	}
 	for _, k := range s.keys {
 		c.data[k] = s.data[k]
@@ -269,7 +283,7 @@ func (s *Store) Clone() *Store {
 
 // Equal reports whether s and o hold the same data and sessions.
 func (s *Store) Equal(o *Store) bool {
-	if !slices.Equal(s.keys, o.keys) || !slices.Equal(s.clients, o.clients) {
+	if s.hash != o.hash || !slices.Equal(s.keys, o.keys) || !slices.Equal(s.clients, o.clients) {
 		return false
 	}
 	for _, k := range s.keys {
