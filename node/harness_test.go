@@ -109,14 +109,14 @@ func (d *disk) save(s *Snapshot) {
 // message (unless drop says otherwise), and a fake clock advanced to the earliest wake-up
 // when nothing is in flight.
 type cluster struct {
-	t       tb
-	now     time.Duration
-	nodes   []*Node // nodes[i] is server i+1
-	disks   []disk
-	wakeAt  []time.Duration
-	applied [][]Entry // what each server applied, in order, in this life (after its snapshot)
-	applyBase []Index // the index each server's applied list starts after (its boot snapshot)
-	queue   []Message
+	t         tb
+	now       time.Duration
+	nodes     []*Node // nodes[i] is server i+1
+	disks     []disk
+	wakeAt    []time.Duration
+	applied   [][]Entry // what each server applied, in order, in this life (after its snapshot)
+	applyBase []Index   // the index each server's applied list starts after (its boot snapshot)
+	queue     []Message
 	// drop, if set, loses the messages for which it returns true.
 	drop func(m Message) bool
 	// tweak, if set, adjusts every server's configuration (at start and at restarts).
