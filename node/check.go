@@ -14,7 +14,7 @@ func (n *Node) wellFormed(m *Message) bool {
 		return false
 	}
 	switch m.Type {
-	case MsgVote:
+	case MsgVote, MsgPreVote:
 		return validLogPosition(m.LastLogIndex, m.LastLogTerm, m.Term)
 	case MsgApp:
 		return validApp(m)
@@ -90,6 +90,9 @@ func (n *Node) checkInvariants() {
 	case n.written != 0 && n.written <= n.stepCommit:
 		n.broken("committed entry %d rewritten (commit index %d)", n.written, n.stepCommit)
 	}
+	if n.role != Leader && n.transferTarget != None {
+		n.broken("%v transferring leadership to %d", n.role, n.transferTarget)
+	}
 	if n.role != Leader && len(n.waiters)+len(n.reads) > 0 {
 		n.broken("%v holds %d waiting writes and %d waiting reads", n.role, len(n.waiters), len(n.reads))
 	}
@@ -99,6 +102,10 @@ func (n *Node) checkInvariants() {
 	switch n.role {
 	case Leader:
 		n.checkLeader()
+	case PreCandidate:
+		if n.leader != None {
+			n.broken("pre-candidate of term %d believes in leader %d", n.term, n.leader)
+		}
 	case Candidate:
 		if n.vote != n.id || n.leader != None {
 			n.broken("candidate of term %d with vote %d and leader %d", n.term, n.vote, n.leader)

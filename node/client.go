@@ -65,7 +65,8 @@ func (n *Node) handleWrite(req kv.Command) {
 			return
 		}
 	}
-	if n.pendingFull() {
+	if n.pendingFull() || n.transferTarget != None {
+		// Full, or handing leadership over: no new writes until that ends (thesis §3.10).
 		n.reply(Reply{Client: req.Client, Seq: req.Seq, Status: ReplyBusy, Leader: n.id})
 		return
 	}

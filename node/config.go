@@ -34,6 +34,11 @@ type Config struct {
 	// depose a healthy leader). ReadLease requires it.
 	CheckQuorum bool
 
+	// PreVote makes a server whose election timer fires first ask whether a majority would
+	// vote for it, without raising its term, and become a candidate only if so (thesis
+	// §9.6): a server that cannot win does not disrupt the cluster with higher terms.
+	PreVote bool
+
 	// MaxClockDrift bounds the rate difference between any server's clock and real time
 	// (0.01 means 1%). ReadLease shortens the lease by it; see ReadMode.
 	MaxClockDrift float64

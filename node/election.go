@@ -52,6 +52,10 @@ func (n *Node) stepDown(now time.Duration, term Term, leader ID) {
 	if wasLeader {
 		n.resetElectionTimer(now)
 		n.abandonClients()
+		if n.transferTarget != None {
+			n.endTransfer()
+			n.stats.TransfersCompleted++
+		}
 	}
 }
 
@@ -61,11 +65,15 @@ func (n *Node) stepDownFromLeader(now time.Duration) {
 	n.role, n.leader = Follower, None
 	n.resetElectionTimer(now)
 	n.abandonClients()
+	if n.transferTarget != None {
+		n.endTransfer()
+		n.stats.TransfersAborted++
+	}
 }
 
 // becomeCandidate starts an election (§5.2): a new term, a vote for itself, and a
 // RequestVote to every other server. A single-voter cluster wins at once.
-func (n *Node) becomeCandidate(now time.Duration) {
+func (n *Node) becomeCandidate(now time.Duration, transfer bool) {
 	n.term++
 	n.vote = n.id
 	n.role = Candidate
@@ -82,7 +90,7 @@ func (n *Node) becomeCandidate(now time.Duration) {
 		if i == n.self {
 			continue
 		}
-		n.send(Message{Type: MsgVote, To: p, Term: n.term,
+		n.send(Message{Type: MsgVote, To: p, Term: n.term, Transfer: transfer,
 			LastLogIndex: n.log.lastIndex(), LastLogTerm: n.log.lastTerm()})
 	}
 }
@@ -112,6 +120,7 @@ func (n *Node) becomeLeader(now time.Duration) {
 		n.acked[i], n.ackedAt[i] = 0, 0
 	}
 	n.round, n.leaderSince = 0, now
+	n.endTransfer()
 	n.waiters, n.reads = n.waiters[:0], n.reads[:0]
 	n.termStart = n.appendLocal(EntryNoOp, "").Index
 	n.broadcastAppend()

@@ -29,6 +29,7 @@ type Node struct {
 	maxEntriesPerMessage int
 	readMode             ReadMode
 	checkQuorum          bool
+	preVote              bool
 	snapshotThreshold    Index
 	snapshotChunkSize    int
 	leaseDuration        time.Duration // ReadLease: how long a lease lasts on this clock
@@ -75,8 +76,13 @@ type Node struct {
 	acked         []uint64                 // per peer: highest round acknowledged in this term
 	ackedAt       []time.Duration          // per peer: send time of that round
 	readBroadcast bool                     // a read arrived in this step and needs a round
-	waiters       []waiter
-	reads         []pendingRead
+	// Leadership transfer (thesis §3.10): the target, when it started, and whether the
+	// target has been told to campaign.
+	transferTarget ID
+	transferSince  time.Duration
+	timeoutNowSent bool
+	waiters        []waiter
+	reads          []pendingRead
 
 	// Per-step state, reset by beginStep.
 	stepHardState HardState // term and vote before the step
@@ -118,6 +124,7 @@ func New(cfg Config, d DurableState) (*Node, error) {
 		maxEntriesPerMessage: cfg.MaxEntriesPerMessage,
 		readMode:             cfg.ReadMode,
 		checkQuorum:          cfg.CheckQuorum,
+		preVote:              cfg.PreVote,
 		maxPending:           cfg.MaxPendingRequests,
 		snapshotThreshold:    Index(cfg.SnapshotThreshold),
 		snapshotChunkSize:    cfg.SnapshotChunkSize,
@@ -211,8 +218,10 @@ func (n *Node) Step(now time.Duration, in Input) Output {
 		n.handlePropose(in.Data)
 	case InputCampaign:
 		if n.role != Leader {
-			n.becomeCandidate(now)
+			n.startElection(now)
 		}
+	case InputTransfer:
+		n.handleTransfer(now, in.Target)
 	case InputClient:
 		n.handleClient(in.Request)
 	case InputSnapshotSaved:
@@ -228,19 +237,21 @@ func (n *Node) Step(now time.Duration, in Input) Output {
 func (n *Node) View() View {
 	last := len(n.log.entries)
 	return View{
-		ID:            n.id,
-		Term:          n.term,
-		Vote:          n.vote,
-		Role:          n.role,
-		Leader:        n.leader,
-		SnapshotIndex: n.log.snapIndex,
-		SnapshotTerm:  n.log.snapTerm,
-		Snapshot:      n.snap,
-		Log:           n.log.entries[:last:last],
-		CommitIndex:   n.commit,
-		AppliedIndex:  n.applied,
-		Peers:         n.peers[:len(n.peers):len(n.peers)],
-		Store:         n.store,
+		ID:             n.id,
+		Term:           n.term,
+		Vote:           n.vote,
+		Role:           n.role,
+		Leader:         n.leader,
+		SnapshotIndex:  n.log.snapIndex,
+		TransferTarget: n.transferTarget,
+		TransferSince:  n.transferSince,
+		SnapshotTerm:   n.log.snapTerm,
+		Snapshot:       n.snap,
+		Log:            n.log.entries[:last:last],
+		CommitIndex:    n.commit,
+		AppliedIndex:   n.applied,
+		Peers:          n.peers[:len(n.peers):len(n.peers)],
+		Store:          n.store,
 	}
 }
 
@@ -280,13 +291,14 @@ func (n *Node) handleWake(now time.Duration) {
 				n.stepDownFromLeader(now)
 				return
 			}
+			n.checkTransferTimeout(now)
 			n.broadcastAppend()
 			n.heartbeatDue = now + n.heartbeatInterval
 		}
 		return
 	}
 	if now >= n.electionDeadline {
-		n.becomeCandidate(now)
+		n.startElection(now)
 	}
 }
 
@@ -297,13 +309,17 @@ func (n *Node) handleMessage(now time.Duration, m Message) {
 		n.stats.Rejected++
 		return
 	}
-	if m.Type == MsgVote && m.Term > n.term && n.inLease() {
+	if m.Type == MsgVote && m.Term > n.term && !m.Transfer && n.inLease() {
 		// CheckQuorum: a live leader exists; this candidate cannot see it and must not
-		// depose it. Ignore the request entirely, term included (thesis §6.2).
+		// depose it. Ignore the request entirely, term included (thesis §6.2). A
+		// candidate sent by a leadership transfer is answered: the leader wants it.
 		n.stats.VotesIgnored++
 		return
 	}
-	if m.Term > n.term {
+	// A pre-vote's term is only proposed, and a granted pre-vote answer carries it back:
+	// neither may move anyone's term (thesis §9.6).
+	proposedTerm := m.Type == MsgPreVote || (m.Type == MsgPreVoteResp && m.Success)
+	if m.Term > n.term && !proposedTerm {
 		leader := None
 		if m.Type == MsgApp {
 			leader = m.From
@@ -323,6 +339,12 @@ func (n *Node) handleMessage(now time.Duration, m Message) {
 		n.handleSnap(now, &m)
 	case MsgSnapResp:
 		n.handleSnapResp(&m)
+	case MsgPreVote:
+		n.handlePreVote(now, &m)
+	case MsgPreVoteResp:
+		n.handlePreVoteResp(now, &m)
+	case MsgTimeoutNow:
+		n.handleTimeoutNow(now, &m)
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 // handlePropose appends a client command if this node is the leader and sends it at once
 // (§5.3). Any other node refuses with the leader it believes in, which is not an error.
 func (n *Node) handlePropose(data string) {
-	if n.role != Leader {
+	if n.role != Leader || n.transferTarget != None {
 		n.proposal = Proposal{Leader: n.leader}
 		return
 	}
@@ -184,6 +184,7 @@ func (n *Node) handleAppResp(m *Message) {
 	if n.next[i] <= n.log.lastIndex() {
 		n.sendAppend(i) // entries the previous message had no room for
 	}
+	n.maybeSendTimeoutNow(i)
 }
 
 // handleAppReject moves peer i's nextIndex back using the follower's conflict hint (the

@@ -64,6 +64,9 @@ const (
 	Follower Role = iota
 	Candidate
 	Leader
+	// PreCandidate: a follower whose election timer fired, asking whether it could win
+	// before it raises its term (PreVote, thesis §9.6).
+	PreCandidate
 )
 
 func (r Role) String() string {
@@ -74,6 +77,8 @@ func (r Role) String() string {
 		return "candidate"
 	case Leader:
 		return "leader"
+	case PreCandidate:
+		return "pre-candidate"
 	}
 	return fmt.Sprintf("role(%d)", uint8(r))
 }
@@ -143,6 +148,14 @@ const (
 	MsgAppResp
 	MsgSnap     // InstallSnapshot (Figure 13), one chunk
 	MsgSnapResp // its acknowledgement
+	// MsgPreVote asks whether the sender could win an election of term Term without
+	// raising anyone's term (thesis §9.6); MsgPreVoteResp answers, in term Term of the
+	// request if granted, else in the responder's term.
+	MsgPreVote
+	MsgPreVoteResp
+	// MsgTimeoutNow tells the target of a leadership transfer to start an election at once
+	// (thesis §3.10).
+	MsgTimeoutNow
 	msgTypeLimit
 )
 
@@ -163,6 +176,12 @@ func (t MsgType) String() string {
 		return "Snap"
 	case MsgSnapResp:
 		return "SnapResp"
+	case MsgPreVote:
+		return "PreVote"
+	case MsgPreVoteResp:
+		return "PreVoteResp"
+	case MsgTimeoutNow:
+		return "TimeoutNow"
 	}
 	return fmt.Sprintf("msg(%d)", uint8(t))
 }
@@ -174,9 +193,12 @@ type Message struct {
 	From, To ID
 	Term     Term // the sender's current term (every type)
 
-	// MsgVote: the candidate's last log entry (§5.4.1).
+	// MsgVote and MsgPreVote: the candidate's last log entry (§5.4.1).
 	LastLogIndex Index
 	LastLogTerm  Term
+	// MsgVote: the election was started by a leadership transfer (MsgTimeoutNow), so
+	// voters answer it even while they hear from the old leader (thesis §3.10, §4.2.3).
+	Transfer bool
 
 	// MsgApp: the entry preceding Entries, the entries, and the leader's commit index.
 	PrevLogIndex Index
@@ -224,8 +246,10 @@ type Message struct {
 
 func (m Message) String() string {
 	switch m.Type {
-	case MsgVote:
-		return fmt.Sprintf("Vote %d->%d t%d last=%d@t%d", m.From, m.To, m.Term, m.LastLogIndex, m.LastLogTerm)
+	case MsgVote, MsgPreVote:
+		return fmt.Sprintf("%v %d->%d t%d last=%d@t%d", m.Type, m.From, m.To, m.Term, m.LastLogIndex, m.LastLogTerm)
+	case MsgPreVoteResp:
+		return fmt.Sprintf("PreVoteResp %d->%d t%d granted=%v", m.From, m.To, m.Term, m.Success)
 	case MsgVoteResp:
 		return fmt.Sprintf("VoteResp %d->%d t%d granted=%v", m.From, m.To, m.Term, m.Success)
 	case MsgApp:
@@ -300,6 +324,9 @@ const (
 	// index Input.Index is durable, and the disk has dropped the log entries it covers. The
 	// node then discards them from memory too.
 	InputSnapshotSaved
+	// InputTransfer: an operator asks the leader to hand leadership to Input.Target
+	// (thesis §3.10). A non-leader ignores it.
+	InputTransfer
 )
 
 func (k InputKind) String() string {
@@ -316,6 +343,8 @@ func (k InputKind) String() string {
 		return "client"
 	case InputSnapshotSaved:
 		return "snapshot-saved"
+	case InputTransfer:
+		return "transfer"
 	}
 	return fmt.Sprintf("input(%d)", uint8(k))
 }
@@ -327,6 +356,7 @@ type Input struct {
 	Data    string     // InputPropose: the command
 	Request kv.Command // InputClient
 	Index   Index      // InputSnapshotSaved: the saved snapshot's index
+	Target  ID         // InputTransfer: the server to hand leadership to
 }
 
 // ReplyStatus is the outcome of a client request.
@@ -461,6 +491,10 @@ type View struct {
 	Store *kv.Store
 	// Snapshot is the node's latest durable snapshot (zero if none). Read-only.
 	Snapshot Snapshot
+	// TransferTarget is the server this leader is handing leadership to (None if none),
+	// and TransferSince the local time the transfer started.
+	TransferTarget ID
+	TransferSince  time.Duration
 }
 
 // LastIndex is the index of the last log entry (SnapshotIndex if no entry follows it).
@@ -498,4 +532,8 @@ type Stats struct {
 	// VotesIgnored counts RequestVotes ignored because a live leader was known
 	// (CheckQuorum).
 	VotesIgnored uint64
+	// PreVotes counts the times this node became a pre-candidate.
+	PreVotes uint64
+	// Leadership transfers this node started as leader, and how they ended.
+	TransfersStarted, TransfersCompleted, TransfersAborted uint64
 }
