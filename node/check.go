@@ -7,8 +7,17 @@ import "fmt"
 // positive term (every sender has voted or been elected at least once), and fields
 // consistent with the type. Checks that need the node's state are made by the handlers.
 func (n *Node) wellFormed(m *Message) bool {
-	if !m.Type.Valid() || m.To != n.id || m.From == n.id || n.peerPos(m.From) < 0 || m.Term == 0 {
+	if !m.Type.Valid() || m.To != n.id || m.From <= None || m.From == n.id || m.Term == 0 {
 		return false
+	}
+	// Requests may come from servers outside this server's configuration (a leader adding
+	// it, a removed server still campaigning); responses answer requests this server
+	// sent, so they come from its peers.
+	switch m.Type {
+	case MsgVoteResp, MsgAppResp, MsgSnapResp, MsgPreVoteResp:
+		if n.peerPos(m.From) < 0 {
+			return false
+		}
 	}
 	if m.Type != MsgApp && len(m.Entries) != 0 {
 		return false
@@ -24,7 +33,7 @@ func (n *Node) wellFormed(m *Message) bool {
 		return m.Success || (m.ConflictIndex >= 1 && m.ConflictTerm <= m.Term)
 	case MsgSnap:
 		return m.SnapIndex >= 1 && m.SnapTerm >= 1 && m.SnapTerm <= m.Term && m.Offset >= 0 &&
-			len(m.SnapPeers) > 0 && (len(m.Chunk) > 0 || m.Done)
+			m.SnapConfig.Validate() == nil && (len(m.Chunk) > 0 || m.Done)
 	case MsgSnapResp:
 		return m.Offset >= 0 && m.SnapTerm <= m.Term
 	}
@@ -56,6 +65,11 @@ func validApp(m *Message) bool {
 		}
 		if e.Term < prevTerm || e.Term > m.Term || !e.Kind.Valid() {
 			return false
+		}
+		if e.Kind == EntryConfig {
+			if _, err := DecodeConfiguration(e.Data); err != nil {
+				return false
+			}
 		}
 		prevTerm = e.Term
 	}

@@ -131,7 +131,7 @@ func (n *Node) serveReads() {
 // the leader itself) has acknowledged.
 func (n *Node) confirmedRound() uint64 {
 	n.acked[n.self] = n.round
-	return quorumValue(n.acked)
+	return quorumOver(n, n.acked)
 }
 
 // leaseStart is the latest local time by which a majority (counting the leader) had
@@ -139,7 +139,7 @@ func (n *Node) confirmedRound() uint64 {
 // acknowledged, taken at the majority. Zero if no majority has acknowledged anything yet.
 func (n *Node) leaseStart() time.Duration {
 	n.ackedAt[n.self] = n.now
-	return quorumValue(n.ackedAt)
+	return quorumOver(n, n.ackedAt)
 }
 
 // leaseValid reports whether the leader's lease holds now (thesis §6.4.1): no follower of

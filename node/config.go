@@ -9,9 +9,15 @@ import (
 // Config configures one server.
 type Config struct {
 	ID ID
-	// Peers is the voting configuration, including ID. Order does not matter; IDs must be
-	// positive and distinct.
+	// Peers is the bootstrap configuration's voters: the configuration in force until
+	// the snapshot or the log says otherwise. Order does not matter; IDs must be positive
+	// and distinct. A server that joins an existing cluster starts with no peers (it is
+	// not a member) and learns the configuration from the leader's log or snapshot.
 	Peers []ID
+
+	// LearnerCatchUpMax is how far behind the leader's last index a learner may be for
+	// the leader to promote it to voter (0 means 2*MaxEntriesPerMessage).
+	LearnerCatchUpMax int
 
 	// The election timeout is drawn uniformly from [ElectionTimeoutMin, ElectionTimeoutMax)
 	// each time the timer is reset (§5.2), from the node's own seeded stream.
@@ -118,10 +124,6 @@ func (c Config) Validate() error {
 	if c.ID <= None {
 		return fmt.Errorf("node: config: ID must be positive, got %d", c.ID)
 	}
-	if len(c.Peers) == 0 {
-		return errors.New("node: config: Peers is empty")
-	}
-	self := false
 	for i, p := range c.Peers {
 		if p <= None {
 			return fmt.Errorf("node: config: peer IDs must be positive, got %d", p)
@@ -131,12 +133,6 @@ func (c Config) Validate() error {
 				return fmt.Errorf("node: config: peer %d listed twice", p)
 			}
 		}
-		if p == c.ID {
-			self = true
-		}
-	}
-	if !self {
-		return fmt.Errorf("node: config: Peers %v does not include the node's own ID %d", c.Peers, c.ID)
 	}
 	if c.HeartbeatInterval <= 0 {
 		return fmt.Errorf("node: config: HeartbeatInterval must be positive, got %v", c.HeartbeatInterval)
@@ -160,6 +156,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxPendingRequests < 0 {
 		return fmt.Errorf("node: config: MaxPendingRequests must not be negative, got %d", c.MaxPendingRequests)
+	}
+	if c.LearnerCatchUpMax < 0 {
+		return fmt.Errorf("node: config: LearnerCatchUpMax must not be negative, got %d", c.LearnerCatchUpMax)
 	}
 	if c.SnapshotThreshold < 0 || c.SnapshotChunkSize < 0 {
 		return fmt.Errorf("node: config: SnapshotThreshold and SnapshotChunkSize must not be negative, got %d and %d",

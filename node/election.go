@@ -52,6 +52,7 @@ func (n *Node) stepDown(now time.Duration, term Term, leader ID) {
 	if wasLeader {
 		n.resetElectionTimer(now)
 		n.abandonClients()
+		n.abandonChange()
 		if n.transferTarget != None {
 			n.endTransfer()
 			n.stats.TransfersCompleted++
@@ -65,6 +66,7 @@ func (n *Node) stepDownFromLeader(now time.Duration) {
 	n.role, n.leader = Follower, None
 	n.resetElectionTimer(now)
 	n.abandonClients()
+	n.abandonChange()
 	if n.transferTarget != None {
 		n.endTransfer()
 		n.stats.TransfersAborted++
@@ -87,7 +89,7 @@ func (n *Node) becomeCandidate(now time.Duration, transfer bool) {
 		return
 	}
 	for i, p := range n.peers {
-		if i == n.self {
+		if i == n.self || !(n.inNew[i] || n.inOld[i]) {
 			continue
 		}
 		n.send(Message{Type: MsgVote, To: p, Term: n.term, Transfer: transfer,
@@ -95,16 +97,9 @@ func (n *Node) becomeCandidate(now time.Duration, transfer bool) {
 	}
 }
 
-// wonElection reports whether a majority has granted this candidate its vote.
-func (n *Node) wonElection() bool {
-	granted := 0
-	for _, v := range n.votes {
-		if v {
-			granted++
-		}
-	}
-	return granted >= majority(len(n.peers))
-}
+// wonElection reports whether a majority of the configuration in force (of each, while
+// joint) has granted this candidate its vote.
+func (n *Node) wonElection() bool { return n.majorityOf(n.votes) }
 
 // becomeLeader takes office (§5.2, §5.3): nextIndex just past the log and matchIndex 0 for
 // every peer, then a no-op entry of the new term (§8; it lets entries of earlier terms

@@ -121,6 +121,8 @@ type cluster struct {
 	drop func(m Message) bool
 	// tweak, if set, adjusts every server's configuration (at start and at restarts).
 	tweak func(*Config)
+	// voters is the size of the bootstrap configuration; servers above it are spares.
+	voters int
 	// installs counts the snapshots installed from a leader.
 	installs uint64
 	// replies collects every client reply, in order.
@@ -142,19 +144,29 @@ func newCluster(t tb, size int, seed uint64) *cluster {
 
 // newClusterWith is newCluster with every configuration adjusted by tweak (nil: none).
 func newClusterWith(t tb, size int, seed uint64, tweak func(*Config)) *cluster {
+	return newClusterWithSpares(t, size, 0, seed, tweak)
+}
+
+// newClusterWithSpares is newClusterWith plus spares servers size+1..size+spares that
+// boot empty, outside the configuration, waiting to be added (§6).
+func newClusterWithSpares(t tb, size, spares int, seed uint64, tweak func(*Config)) *cluster {
 	t.Helper()
-	c := &cluster{t: t, disks: make([]disk, size), wakeAt: make([]time.Duration, size),
-		applied: make([][]Entry, size), applyBase: make([]Index, size), tweak: tweak}
-	for i := range size {
-		c.nodes = append(c.nodes, mustNew(t, c.config(ID(i+1), size, seed*100+uint64(i)), DurableState{}))
+	all := size + spares
+	c := &cluster{t: t, disks: make([]disk, all), wakeAt: make([]time.Duration, all),
+		applied: make([][]Entry, all), applyBase: make([]Index, all), tweak: tweak, voters: size}
+	for i := range all {
+		c.nodes = append(c.nodes, mustNew(t, c.config(ID(i+1), all, seed*100+uint64(i)), DurableState{}))
 		c.step(ID(i+1), Input{Kind: InputWake})
 	}
 	return c
 }
 
-// config is testConfig adjusted by the cluster's tweak.
+// config is testConfig adjusted by the cluster's tweak; spares boot with no peers.
 func (c *cluster) config(id ID, size int, seed uint64) Config {
-	cfg := testConfig(id, size, seed)
+	cfg := testConfig(id, c.voters, seed)
+	if int(id) > c.voters {
+		cfg.Peers = nil
+	}
 	if c.tweak != nil {
 		c.tweak(&cfg)
 	}
@@ -316,6 +328,9 @@ func (c *cluster) electLeader() ID {
 			return false
 		}
 		for _, n := range c.nodes {
+			if !c.node(l).conf.IsMember(n.id) {
+				continue // spares and removed servers hear from no leader
+			}
 			if n.View().Leader != l || n.View().Term != c.node(l).View().Term {
 				return false
 			}

@@ -22,7 +22,7 @@ func TestMalformedInputRejected(t *testing.T) {
 		{"unknown input kind 99", Input{Kind: 99}},
 		{"message type 0", Input{Kind: InputMessage, Message: msg(0, 2, 1, 5)}},
 		{"message type too large", Input{Kind: InputMessage, Message: msg(msgTypeLimit, 2, 1, 5)}},
-		{"from unknown peer", Input{Kind: InputMessage, Message: msg(MsgVote, 9, 1, 5)}},
+		{"response from a non-member", Input{Kind: InputMessage, Message: Message{Type: MsgAppResp, From: 9, To: 1, Term: 5, Success: true, MatchIndex: 1}}},
 		{"from None", Input{Kind: InputMessage, Message: msg(MsgVote, None, 1, 5)}},
 		{"from self", Input{Kind: InputMessage, Message: msg(MsgVote, 1, 1, 5)}},
 		{"to another server", Input{Kind: InputMessage, Message: msg(MsgVote, 2, 3, 5)}},
@@ -120,8 +120,8 @@ func TestNewValidates(t *testing.T) {
 	}{
 		{"empty", good, DurableState{}, ""},
 		{"with log", good, DurableState{HardState: HardState{Term: 3, Vote: 2}, Log: logOf(1, 1, 3)}, ""},
-		{"bad config", Config{ID: 1}, DurableState{}, "Peers"},
-		{"vote for a stranger", good, DurableState{HardState: HardState{Term: 1, Vote: 7}}, "not a peer"},
+		{"bad config", Config{ID: 1}, DurableState{}, "HeartbeatInterval"},
+		{"negative vote", good, DurableState{HardState: HardState{Term: 1, Vote: -7}}, "vote"},
 		{"vote in term 0", good, DurableState{HardState: HardState{Vote: 2}}, "term 0"},
 		{"index gap", good, DurableState{HardState: HardState{Term: 1}, Log: []Entry{{Index: 1, Term: 1}, {Index: 3, Term: 1}}}, "index"},
 		{"not from 1", good, DurableState{HardState: HardState{Term: 1}, Log: []Entry{{Index: 2, Term: 1}}}, "index"},
@@ -185,5 +185,16 @@ func TestCloneIndependent(t *testing.T) {
 	deliver(l, 0, Message{Type: MsgAppResp, From: 2, To: 1, Term: l.term, Success: true, MatchIndex: 2})
 	if c.match[1] != 0 || l.match[1] != 2 {
 		t.Fatalf("match %d / %d", l.match[1], c.match[1])
+	}
+}
+
+// §6: requests may come from servers outside the configuration a server knows (a leader
+// adding it, a removed server still campaigning), so they are answered, not rejected.
+func TestRequestFromNonMemberAnswered_6(t *testing.T) {
+	n := follower(t, 1, 3, DurableState{HardState: HardState{Term: 2}})
+	m := msg(MsgVote, 9, 1, 3)
+	out := deliver(n, n.electionDeadline-1, m)
+	if n.stats.Rejected != 0 || len(out.Messages) != 1 || out.Messages[0].To != 9 {
+		t.Fatalf("vote request from server 9: rejected %d, sent %v", n.stats.Rejected, out.Messages)
 	}
 }

@@ -19,9 +19,21 @@ const pcgStream = 0x9e3779b97f4a7c15
 // than a struct copy, since a copy would share the per-peer slices and the log's spare
 // capacity with the original.
 type Node struct {
-	id    ID
-	peers []ID // the voting configuration, ascending; never modified after New
-	self  int  // position of id in peers
+	id ID
+
+	// Membership (§6, see membership.go): the configuration in force, the configuration
+	// entries in the log after the snapshot, and the snapshot's configuration. The
+	// per-peer slices below are indexed by position in peers: every member, plus this
+	// server.
+	conf     Configuration
+	confs    []confEntry
+	snapConf Configuration
+	peers    []ID   // ascending
+	self     int    // position of id in peers
+	inNew    []bool // per peer: a voter of C(new) (or of the only configuration)
+	inOld    []bool // per peer: a voter of C(old), while joint
+	change   confChange
+	catchUp  Index // LearnerCatchUpMax
 
 	electionTimeoutMin   time.Duration
 	electionTimeoutMax   time.Duration
@@ -109,15 +121,12 @@ func New(cfg Config, d DurableState) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	peers := slices.Clone(cfg.Peers)
-	slices.Sort(peers)
-	if err := validateDurable(peers, d); err != nil {
+	boot := Configuration{Voters: slices.Sorted(slices.Values(cfg.Peers))}
+	if err := validateDurable(d); err != nil {
 		return nil, err
 	}
 	n := &Node{
 		id:                   cfg.ID,
-		peers:                peers,
-		self:                 slices.Index(peers, cfg.ID),
 		electionTimeoutMin:   cfg.ElectionTimeoutMin,
 		electionTimeoutMax:   cfg.ElectionTimeoutMax,
 		heartbeatInterval:    cfg.HeartbeatInterval,
@@ -135,12 +144,7 @@ func New(cfg Config, d DurableState) (*Node, error) {
 		commit:               d.Snapshot.Index,
 		applied:              d.Snapshot.Index,
 		role:                 Follower,
-		votes:                make([]bool, len(peers)),
-		next:                 make([]Index, len(peers)),
-		match:                make([]Index, len(peers)),
-		acked:                make([]uint64, len(peers)),
-		snapProg:             make([]snapProgress, len(peers)),
-		ackedAt:              make([]time.Duration, len(peers)),
+		catchUp:              Index(cfg.LearnerCatchUpMax),
 	}
 	// A follower may vote for another server electionTimeoutMin after hearing from the
 	// leader, by its own clock. Clocks drift by at most MaxClockDrift against real time,
@@ -153,6 +157,17 @@ func New(cfg Config, d DurableState) (*Node, error) {
 	if n.snapshotChunkSize == 0 {
 		n.snapshotChunkSize = defaultSnapshotChunkSize
 	}
+	if n.catchUp == 0 {
+		n.catchUp = 2 * Index(n.maxEntriesPerMessage)
+	}
+	// The configuration in force: the log's last configuration entry, else the
+	// snapshot's, else the bootstrap one.
+	n.snapConf = boot
+	if !d.Snapshot.IsZero() {
+		n.snapConf = d.Snapshot.Config
+	}
+	n.setConfig(n.snapConf)
+	n.noteConfigEntries(n.log.entries)
 	// Rebuild the state machine from the snapshot, never by replaying the log from the
 	// start (§7); the entries after it are applied again as they are committed.
 	n.store = kv.NewStore()
@@ -171,10 +186,13 @@ func New(cfg Config, d DurableState) (*Node, error) {
 }
 
 // validateDurable reports the first reason d cannot be a server's durable state.
-func validateDurable(peers []ID, d DurableState) error {
+func validateDurable(d DurableState) error {
 	hs := d.HardState
-	if hs.Vote != None && !slices.Contains(peers, hs.Vote) {
-		return fmt.Errorf("node: durable state: vote for %d, who is not a peer %v", hs.Vote, peers)
+	if hs.Vote < None {
+		return fmt.Errorf("node: durable state: vote for %d", hs.Vote)
+	}
+	if err := d.Snapshot.Config.Validate(); err != nil {
+		return fmt.Errorf("node: durable state: snapshot: %w", err)
 	}
 	if hs.Term == 0 && hs.Vote != None {
 		return fmt.Errorf("node: durable state: vote for %d in term 0", hs.Vote)
@@ -194,6 +212,11 @@ func validateDurable(peers []ID, d DurableState) error {
 			return fmt.Errorf("node: durable state: entry %v has a term above the current term %d", e, hs.Term)
 		case !e.Kind.Valid():
 			return fmt.Errorf("node: durable state: entry %v has unknown kind", e)
+		}
+		if e.Kind == EntryConfig {
+			if _, err := DecodeConfiguration(e.Data); err != nil {
+				return fmt.Errorf("node: durable state: entry %d: %w", e.Index, err)
+			}
 		}
 		prev = e.Term
 	}
@@ -222,6 +245,8 @@ func (n *Node) Step(now time.Duration, in Input) Output {
 		}
 	case InputTransfer:
 		n.handleTransfer(now, in.Target)
+	case InputAdmin:
+		n.handleAdmin(in.Admin)
 	case InputClient:
 		n.handleClient(in.Request)
 	case InputSnapshotSaved:
@@ -250,7 +275,8 @@ func (n *Node) View() View {
 		Log:            n.log.entries[:last:last],
 		CommitIndex:    n.commit,
 		AppliedIndex:   n.applied,
-		Peers:          n.peers[:len(n.peers):len(n.peers)],
+		Peers:          n.conf.Voters,
+		Config:         n.conf,
 		Store:          n.store,
 	}
 }
@@ -267,6 +293,10 @@ func (n *Node) Clone() *Node {
 	last := len(n.log.entries)
 	c.log.entries = n.log.entries[:last:last]
 	c.votes = slices.Clone(n.votes)
+	c.peers = slices.Clone(n.peers)
+	c.inNew, c.inOld = slices.Clone(n.inNew), slices.Clone(n.inOld)
+	c.confs = slices.Clone(n.confs)
+	c.change.waiters = slices.Clone(n.change.waiters)
 	c.next = slices.Clone(n.next)
 	c.match = slices.Clone(n.match)
 	c.acked = slices.Clone(n.acked)
@@ -403,6 +433,8 @@ func (n *Node) finishStep() Output {
 	}
 	if n.role == Leader {
 		n.serveReads()
+		n.advanceChange()
+		n.stepDownIfRemoved()
 	}
 	save := n.maybeSnapshot()
 	n.checkInvariants()

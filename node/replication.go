@@ -23,6 +23,9 @@ func (n *Node) appendLocal(kind EntryKind, data string) Entry {
 	e := Entry{Index: n.log.lastIndex() + 1, Term: n.term, Kind: kind, Data: data}
 	n.log.append(e)
 	n.noteWritten(e.Index)
+	if kind == EntryConfig {
+		n.noteConfigEntries([]Entry{e})
+	}
 	n.match[n.self] = e.Index
 	return e
 }
@@ -141,6 +144,7 @@ func (n *Node) appendFromLeader(m *Message) bool {
 	if k < len(m.Entries) {
 		n.log.append(m.Entries[k:]...)
 		n.noteWritten(m.Entries[k].Index)
+		n.noteConfigEntries(m.Entries[k:])
 	}
 	return true
 }
@@ -155,6 +159,7 @@ func (n *Node) truncateLog(from Index) {
 	}
 	n.log.truncate(from)
 	n.noteWritten(from)
+	n.forgetConfigsFrom(from)
 }
 
 // handleAppResp is the leader's side of AppendEntries (§5.3). Responses of older terms, or
@@ -215,7 +220,7 @@ func (n *Node) handleAppReject(i int, m *Message) {
 // decrease along the log, so no smaller index can be of the current term either.
 func (n *Node) maybeCommit() {
 	n.match[n.self] = n.log.lastIndex()
-	q := quorumIndex(n.match)
+	q := quorumOver(n, n.match)
 	if q <= n.commit {
 		return
 	}

@@ -48,7 +48,8 @@ func (n *Node) maybeSnapshot() *Snapshot {
 	if !ok {
 		n.broken("applied index %d not in log %d..%d", n.applied, n.log.snapIndex, n.log.lastIndex())
 	}
-	n.saving = &Snapshot{Index: n.applied, Term: t, Peers: slices.Clip(n.peers), Data: n.store.Encode()}
+	conf := n.configAt(n.applied)
+	n.saving = &Snapshot{Index: n.applied, Term: t, Peers: conf.Voters, Config: conf, Data: n.store.Encode()}
 	return n.saving
 }
 
@@ -66,6 +67,7 @@ func (n *Node) handleSnapshotSaved(index Index) {
 		return
 	}
 	n.snap = *s
+	n.compactConfigs(s.Index)
 	n.log.compact(s.Index, s.Term)
 }
 
@@ -83,7 +85,7 @@ func (n *Node) sendSnapshot(i int) {
 	data := n.snap.Data
 	end := min(p.offset+n.snapshotChunkSize, len(data))
 	n.send(Message{Type: MsgSnap, To: n.peers[i], Term: n.term, Round: n.round,
-		SnapIndex: n.snap.Index, SnapTerm: n.snap.Term, SnapPeers: n.snap.Peers,
+		SnapIndex: n.snap.Index, SnapTerm: n.snap.Term, SnapPeers: n.snap.Peers, SnapConfig: n.snap.Config,
 		Offset: p.offset, Chunk: data[p.offset:end], Done: end == len(data)})
 }
 
@@ -144,8 +146,19 @@ func (n *Node) installSnapshot(m *Message, r *Message) {
 		n.stats.Rejected++ // a leader sends only snapshots it made: this one is corrupt
 		return
 	}
-	s := &Snapshot{Index: m.SnapIndex, Term: m.SnapTerm, Peers: slices.Clone(m.SnapPeers), Data: data}
+	s := &Snapshot{Index: m.SnapIndex, Term: m.SnapTerm, Peers: slices.Clone(m.SnapConfig.Voters),
+		Config: cloneConfig(m.SnapConfig), Data: data}
 	n.log.restore(s.Index, s.Term)
+	// The configuration: the snapshot's, then any configuration entries of the kept
+	// suffix.
+	kept := n.confs[:0:0]
+	for _, c := range n.confs {
+		if c.index > s.Index && c.index <= n.log.lastIndex() {
+			kept = append(kept, c)
+		}
+	}
+	n.confs, n.snapConf = kept, s.Config
+	n.configFromLog()
 	n.snap, n.installed, n.store = *s, s, store
 	n.commit, n.applied = s.Index, s.Index
 	if n.saving != nil && n.saving.Index <= s.Index {

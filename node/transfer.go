@@ -7,6 +7,12 @@ import "time"
 // startElection is what a follower or candidate does when its election timer fires: a
 // pre-vote round first if PreVote is on, else a real election.
 func (n *Node) startElection(now time.Duration) {
+	if !n.isVoter() {
+		// A learner, or a server not (or no longer) in the configuration it knows,
+		// never campaigns; it waits to hear from a leader.
+		n.resetElectionTimer(now)
+		return
+	}
 	if n.preVote {
 		n.becomePreCandidate(now)
 		return
@@ -28,7 +34,7 @@ func (n *Node) becomePreCandidate(now time.Duration) {
 		return
 	}
 	for i, p := range n.peers {
-		if i != n.self {
+		if i != n.self && (n.inNew[i] || n.inOld[i]) {
 			n.send(Message{Type: MsgPreVote, To: p, Term: n.term + 1,
 				LastLogIndex: n.log.lastIndex(), LastLogTerm: n.log.lastTerm()})
 		}
@@ -69,7 +75,7 @@ func (n *Node) handlePreVoteResp(now time.Duration, m *Message) {
 // brings the target's log up to date, then tells it to campaign at once. A transfer that
 // has not completed within an election timeout is aborted (checkTransferTimeout).
 func (n *Node) handleTransfer(now time.Duration, target ID) {
-	if n.role != Leader || target == n.id || n.peerPos(target) < 0 {
+	if n.role != Leader || target == n.id || !n.conf.IsVoter(target) {
 		n.stats.Rejected++
 		return
 	}
@@ -110,7 +116,7 @@ func (n *Node) endTransfer() { n.transferTarget, n.timeoutNowSent = None, false 
 // PreVote, and mark the vote requests as a transfer so that voters answer them even while
 // they still hear from the old leader.
 func (n *Node) handleTimeoutNow(now time.Duration, m *Message) {
-	if m.Term != n.term || n.role == Leader {
+	if m.Term != n.term || n.role == Leader || !n.isVoter() {
 		return
 	}
 	n.becomeCandidate(now, true)

@@ -97,10 +97,13 @@ const (
 	// EntryCommand carries a client's write command for the key-value state machine,
 	// encoded with kv.Command.Encode.
 	EntryCommand
+	// EntryConfig carries a cluster configuration (Configuration.Encode); it takes effect
+	// on a server as soon as it is in its log (§6).
+	EntryConfig
 )
 
 // Valid reports whether k is a known entry kind.
-func (k EntryKind) Valid() bool { return k <= EntryCommand }
+func (k EntryKind) Valid() bool { return k <= EntryConfig }
 
 func (k EntryKind) String() string {
 	switch k {
@@ -110,6 +113,8 @@ func (k EntryKind) String() string {
 		return "noop"
 	case EntryCommand:
 		return "command"
+	case EntryConfig:
+		return "config"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -223,7 +228,8 @@ type Message struct {
 	Chunk     string
 	Done      bool
 	// MsgSnap: the snapshot's configuration (sent with every chunk; it is small).
-	SnapPeers []ID
+	SnapPeers  []ID
+	SnapConfig Configuration
 	// MsgSnapResp: Offset is the number of bytes of the snapshot (SnapIndex, SnapTerm) the
 	// follower holds contiguously from the start, so the leader sends the next chunk from
 	// there; Success means the follower installed it (or already had its entries), and
@@ -284,7 +290,9 @@ type HardState struct {
 type Snapshot struct {
 	Index Index // the last included index
 	Term  Term  // the term of the entry at Index
-	Peers []ID  // the voting configuration at Index
+	Peers []ID  // the voting configuration at Index (Config.Voters)
+	// Config is the configuration in force at Index.
+	Config Configuration
 	// Data is the state machine (the key-value data and the client session table) in
 	// kv's encoding.
 	Data string
@@ -327,7 +335,43 @@ const (
 	// InputTransfer: an operator asks the leader to hand leadership to Input.Target
 	// (thesis §3.10). A non-leader ignores it.
 	InputTransfer
+	// InputAdmin: an operator's membership change (Input.Admin), answered like a client
+	// request with a Reply.
+	InputAdmin
 )
+
+// AdminOp is a membership change an operator asks for.
+type AdminOp uint8
+
+// Membership changes.
+const (
+	// AdminAddServer adds Server: first as a learner; once it has caught up, through
+	// joint consensus, as a voter.
+	AdminAddServer AdminOp = iota + 1
+	// AdminRemoveServer removes Server, through joint consensus if it votes.
+	AdminRemoveServer
+)
+
+func (o AdminOp) String() string {
+	switch o {
+	case AdminAddServer:
+		return "add-server"
+	case AdminRemoveServer:
+		return "remove-server"
+	}
+	return fmt.Sprintf("admin(%d)", uint8(o))
+}
+
+// AdminRequest is a membership change request. Like a client request it may be lost,
+// retried or sent to a non-leader: it is answered ReplyOK once the cluster is in the
+// requested configuration (so a retry of a finished change is answered at once),
+// ReplyNotLeader with a hint, or ReplyBusy while another change is under way.
+type AdminRequest struct {
+	Client kv.ClientID
+	Seq    uint64
+	Op     AdminOp
+	Server ID
+}
 
 func (k InputKind) String() string {
 	switch k {
@@ -345,6 +389,8 @@ func (k InputKind) String() string {
 		return "snapshot-saved"
 	case InputTransfer:
 		return "transfer"
+	case InputAdmin:
+		return "admin"
 	}
 	return fmt.Sprintf("input(%d)", uint8(k))
 }
@@ -356,7 +402,8 @@ type Input struct {
 	Data    string     // InputPropose: the command
 	Request kv.Command // InputClient
 	Index   Index      // InputSnapshotSaved: the saved snapshot's index
-	Target  ID         // InputTransfer: the server to hand leadership to
+	Target  ID           // InputTransfer: the server to hand leadership to
+	Admin   AdminRequest // InputAdmin
 }
 
 // ReplyStatus is the outcome of a client request.
@@ -485,7 +532,9 @@ type View struct {
 	Log          []Entry
 	CommitIndex  Index
 	AppliedIndex Index
-	Peers        []ID // the voting configuration, ascending, including ID
+	Peers        []ID // the voters (Config.Voters), ascending
+	// Config is the configuration in force (the last one in the log). Read-only.
+	Config Configuration
 	// Store is the node's key-value state machine after applying AppliedIndex entries.
 	// Read-only.
 	Store *kv.Store
