@@ -398,10 +398,10 @@ func (k InputKind) String() string {
 // Input is one thing that happens to a node.
 type Input struct {
 	Kind    InputKind
-	Message Message    // InputMessage
-	Data    string     // InputPropose: the command
-	Request kv.Command // InputClient
-	Index   Index      // InputSnapshotSaved: the saved snapshot's index
+	Message Message      // InputMessage
+	Data    string       // InputPropose: the command
+	Request kv.Command   // InputClient
+	Index   Index        // InputSnapshotSaved: the saved snapshot's index
 	Target  ID           // InputTransfer: the server to hand leadership to
 	Admin   AdminRequest // InputAdmin
 }
