@@ -44,6 +44,25 @@ func BenchmarkStandardSimulation(b *testing.B) {
 	reportSpeed(b, events, virtual)
 }
 
+// BenchmarkStandardSnapshots is BenchmarkStandardSimulation with log compaction on: a
+// snapshot every 100 applied entries (written at the next event), the rest unchanged. It
+// shows what snapshots cost the simulator (taking, saving, installing, and the checks of
+// snapshots and of the state machine).
+func BenchmarkStandardSnapshots(b *testing.B) {
+	sc := mustLookup(b, "standard")
+	var events, saved uint64
+	var virtual time.Duration
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		res := simulateWith(b, sc, uint64(i+1), func(c *sim.Config) { c.Node.SnapshotThreshold = 100 })
+		events += res.Counts.Events
+		virtual += res.VirtualTime
+		saved += res.Counts.SnapshotsSaved
+	}
+	reportSpeed(b, events, virtual)
+	b.ReportMetric(float64(saved)/float64(b.N), "snapshots/run")
+}
+
 // BenchmarkStandardHistoryCheck is the linearizability check of standard runs' histories
 // alone (the histories are made before the timer starts), to compare with
 // BenchmarkStandardSimulation: the check must cost well under the simulation.
@@ -77,7 +96,16 @@ func mustLookup(b *testing.B, name string) Scenario {
 
 // simulate runs a scenario's simulation only: no history check, no assertion.
 func simulate(b *testing.B, sc Scenario, seed uint64) sim.Result {
-	w, err := sim.New(sc.Config(seed))
+	return simulateWith(b, sc, seed, nil)
+}
+
+// simulateWith is simulate with the configuration changed by change (if not nil).
+func simulateWith(b *testing.B, sc Scenario, seed uint64, change func(*sim.Config)) sim.Result {
+	cfg := sc.Config(seed)
+	if change != nil {
+		change(&cfg)
+	}
+	w, err := sim.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -40,10 +40,10 @@ func churn() Scenario {
 				for id := node.ID(1); int(id) <= w.Nodes(); id++ {
 					w.Restart(id)
 				}
-				commitsAtHeal = len(w.Committed())
+				commitsAtHeal = w.CommittedLen()
 			})
 			expectWithin(w, churnFaultsEnd, churnFaultsEnd+failoverBound, "progress after healing",
-				func(w *sim.World) bool { return leaderExists(w) && len(w.Committed()) > commitsAtHeal },
+				func(w *sim.World) bool { return leaderExists(w) && w.CommittedLen() > commitsAtHeal },
 				func(w *sim.World) string { return "no leader committing new entries after the faults healed" }, nil)
 			return func(w *sim.World, o *Outcome) error {
 				if n.crashes == 0 || n.partitions == 0 {

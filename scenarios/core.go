@@ -39,7 +39,7 @@ func happyPath() Scenario {
 					return fmt.Errorf("%d client operations ok and %d unknown, want at least 100 ok and none unknown", c.ClientOK, c.ClientUnknown)
 				}
 				if !converged(w) {
-					return fmt.Errorf("not every node committed and applied all %d committed entries:\n%s", len(w.Committed()), w.Describe())
+					return fmt.Errorf("not every node committed and applied all %d committed entries:\n%s", w.CommittedLen(), w.Describe())
 				}
 				// Each acknowledged write is in the log exactly once, after the leader's no-op:
 				// on a reliable network no retry duplicates a command.
@@ -82,7 +82,7 @@ func leaderCrash() Scenario {
 					return
 				}
 				oldTerm = w.View(old).Term
-				commitsAtCrash = len(w.Committed())
+				commitsAtCrash = w.CommittedLen()
 				w.Note("crashing leader %d of term %d", old, oldTerm)
 				w.Crash(old)
 			})
@@ -101,8 +101,8 @@ func leaderCrash() Scenario {
 					w.Note("node %d is back as a follower of node %d in term %d", old, v.Leader, v.Term)
 				})
 			return func(w *sim.World, o *Outcome) error {
-				if len(w.Committed()) <= commitsAtCrash {
-					return fmt.Errorf("no entry committed after the crash (%d before, %d at the end)", commitsAtCrash, len(w.Committed()))
+				if w.CommittedLen() <= commitsAtCrash {
+					return fmt.Errorf("no entry committed after the crash (%d before, %d at the end)", commitsAtCrash, w.CommittedLen())
 				}
 				if !converged(w) {
 					return fmt.Errorf("the cluster did not converge after the old leader returned:\n%s", w.Describe())
@@ -132,16 +132,16 @@ func minorityPartition() Scenario {
 				}
 				other := node.ID(int(l)%w.Nodes() + 1)
 				minority = []node.ID{l, other}
-				commitsAtCut = len(w.Committed())
+				commitsAtCut = w.CommittedLen()
 				w.Partition(minority)
 			})
 			expectWithin(w, 2*time.Second, 2*time.Second+failoverBound, "majority commits during partition",
 				func(w *sim.World) bool {
 					l := w.Leader()
-					return l != node.None && !contains(minority, l) && len(w.Committed()) > commitsAtCut+10
+					return l != node.None && !contains(minority, l) && w.CommittedLen() > commitsAtCut+10
 				},
 				func(w *sim.World) string {
-					return fmt.Sprintf("majority has not elected a leader and committed 10 entries (ledger %d at cut, %d now)", commitsAtCut, len(w.Committed()))
+					return fmt.Sprintf("majority has not elected a leader and committed 10 entries (ledger %d at cut, %d now)", commitsAtCut, w.CommittedLen())
 				}, nil)
 			w.At(5*time.Second, "heal", func(w *sim.World) { w.Heal() })
 			return func(w *sim.World, o *Outcome) error {
@@ -181,12 +181,12 @@ func majorityLoss() Scenario {
 			})
 			// In-flight messages may still finish a commit for a few milliseconds.
 			w.At(down+ms(500), "record commits and term", func(w *sim.World) {
-				commits, term = len(w.Committed()), w.MaxTerm()
+				commits, term = w.CommittedLen(), w.MaxTerm()
 			})
 			holdDuring(w, down+ms(500), up, "no leader and no commit without a majority",
-				func(w *sim.World) bool { return !leaderExists(w) && len(w.Committed()) == commits },
+				func(w *sim.World) bool { return !leaderExists(w) && w.CommittedLen() == commits },
 				func(w *sim.World) string {
-					return fmt.Sprintf("leader %d, ledger %d (was %d)", w.Leader(), len(w.Committed()), commits)
+					return fmt.Sprintf("leader %d, ledger %d (was %d)", w.Leader(), w.CommittedLen(), commits)
 				})
 			w.At(up-ms(1), "terms kept rising", func(w *sim.World) {
 				if w.MaxTerm() <= term+1 {
@@ -199,7 +199,7 @@ func majorityLoss() Scenario {
 				}
 			})
 			expectWithin(w, up, up+failoverBound, "recovery after restarts",
-				func(w *sim.World) bool { return leaderExists(w) && len(w.Committed()) > commits },
+				func(w *sim.World) bool { return leaderExists(w) && w.CommittedLen() > commits },
 				func(w *sim.World) string { return "no leader committing after the restarts" }, nil)
 			return func(w *sim.World, o *Outcome) error {
 				if !converged(w) {

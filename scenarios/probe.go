@@ -60,17 +60,17 @@ func reliable(c *sim.Config) {
 // converged reports whether every live node has committed and applied every entry of the
 // ledger, and holds it in its log.
 func converged(w *sim.World) bool {
-	ledger := w.Committed()
+	committed := w.CommittedLen()
 	for id := node.ID(1); int(id) <= w.Nodes(); id++ {
 		if !w.Up(id) {
 			continue
 		}
 		v := w.View(id)
-		if int(v.CommitIndex) != len(ledger) || v.AppliedIndex != v.CommitIndex {
+		if int(v.CommitIndex) != committed || v.AppliedIndex != v.CommitIndex {
 			return false
 		}
 	}
-	return len(ledger) > 0
+	return committed > 0
 }
 
 // leaderExists reports whether some live node is leader.

@@ -69,6 +69,11 @@ func All() []Scenario {
 		crashAtEachStep(),
 		retryAfterCommit(),
 		staleRead(),
+		snapshotBasic(),
+		snapshotInstallSlowFollower(),
+		restartAfterSnapshot(),
+		snapshotDedup(),
+		longRunBoundedMemory(),
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all

@@ -41,6 +41,9 @@ type client struct {
 	seq    uint64     // the current (or last) operation's sequence number
 	cmd    kv.Command // the current operation
 	op     int        // index of the current operation in World.history; -1: none
+	// cur holds the current operation when the history is not recorded
+	// (Clients.NoHistory); op is then 0 while an operation is outstanding.
+	cur linearizability.Op
 
 	giveUpAt time.Duration // the current operation's give-up time
 	deadline time.Duration // waiting: attempt deadline; backoff: when to resend
@@ -173,11 +176,16 @@ func (w *World) invoke(c *client) {
 	}
 	c.cmd = cmd
 	c.giveUpAt = w.now + cc.GiveUpAfter
-	c.op = len(w.history)
-	w.history = append(w.history, linearizability.Op{
+	op := linearizability.Op{
 		Client: c.id - 1, Kind: kind, Key: cmd.Key, Value: cmd.Value,
 		Call: w.nextStamp(), CallTime: w.now,
-	})
+	}
+	if cc.NoHistory {
+		c.op, c.cur = 0, op
+	} else {
+		c.op = len(w.history)
+		w.history = append(w.history, op)
+	}
 	w.counts.ClientOps++
 	w.hash.str(cmd.Key)
 	w.hash.word(uint64(cmd.Op))
@@ -323,7 +331,7 @@ func (w *World) deliverReply(slot uint64, p *packet) {
 
 // complete records c's current operation as done with reply r and starts the next.
 func (w *World) complete(c *client, from node.ID, r *node.Reply) {
-	op := &w.history[c.op]
+	op := w.current(c)
 	op.Return, op.ReturnTime = w.nextStamp(), w.now
 	op.Output, op.HasOutput = r.Value, true
 	w.counts.ClientOK++
@@ -337,7 +345,7 @@ func (w *World) complete(c *client, from node.ID, r *node.Reply) {
 
 // giveUp ends c's current operation with an unknown outcome and starts the next.
 func (w *World) giveUp(c *client) {
-	op := &w.history[c.op]
+	op := w.current(c)
 	op.Return, op.ReturnTime, op.Unknown = w.nextStamp(), w.now, true
 	w.counts.ClientUnknown++
 	if w.cfg.Trace != nil {
@@ -353,11 +361,19 @@ func (w *World) finishClients() {
 		if c.op < 0 {
 			continue
 		}
-		op := &w.history[c.op]
+		op := w.current(c)
 		op.Return, op.ReturnTime, op.Unknown = w.nextStamp(), w.now, true
 		w.counts.ClientUnknown++
 		c.op, c.state, c.timerOn = -1, clientIdle, false
 	}
+}
+
+// current is c's outstanding operation (c.op >= 0).
+func (w *World) current(c *client) *linearizability.Op {
+	if w.cfg.Clients.NoHistory {
+		return &c.cur
+	}
+	return &w.history[c.op]
 }
 
 // nextStamp is the next history timestamp: invocations and responses get strictly

@@ -48,6 +48,16 @@ type NodeOptions struct {
 	ReadMode      node.ReadMode
 	CheckQuorum   bool
 	MaxClockDrift float64
+	// SnapshotThreshold and SnapshotChunkSize are passed to node.Config unchanged (§7: a
+	// server snapshots on its own once it has applied SnapshotThreshold entries past its
+	// latest snapshot; 0 turns snapshots off).
+	SnapshotThreshold int
+	SnapshotChunkSize int
+	// SnapshotDelay is the virtual time a snapshot write (node.Output.SaveSnapshot) takes
+	// on the host's disk. The server keeps stepping meanwhile; a crash before the write
+	// ends loses it. 0: the write ends at the next event (after every event already due
+	// now).
+	SnapshotDelay time.Duration
 }
 
 // Clients configures the simulated clients (Raft thesis §6.3). Each client has exactly one
@@ -68,6 +78,11 @@ type Clients struct {
 	// Start and Stop bound when clients invoke new operations (Stop 0: until the end). An
 	// operation invoked before Stop runs to its end.
 	Start, Stop time.Duration
+	// NoHistory turns off the recording of the clients' history (Result.History stays
+	// empty, so nothing is checked for linearizability). It exists to measure a long run's
+	// memory without the history, which grows with the run by design; the clients behave
+	// the same and the run's trace hash does not change.
+	NoHistory bool
 }
 
 // Clocks configures the hosts' clocks. Each node's clock runs at rate 1+d, with d drawn
@@ -152,6 +167,9 @@ func (c *Config) Validate() error {
 	if err := c.Clients.validate(); err != nil {
 		return err
 	}
+	if c.Node.SnapshotDelay < 0 {
+		return fmt.Errorf("sim: config: Node.SnapshotDelay must not be negative, got %v", c.Node.SnapshotDelay)
+	}
 	if d := c.Clocks.DriftMax; !(d >= 0 && d < 1) { // also rejects NaN
 		return fmt.Errorf("sim: config: Clocks.DriftMax must be in [0, 1), got %v", d)
 	}
@@ -204,6 +222,8 @@ func (c *Config) nodeConfig(id node.ID, seed uint64) node.Config {
 		ReadMode:             c.Node.ReadMode,
 		CheckQuorum:          c.Node.CheckQuorum,
 		MaxClockDrift:        c.Node.MaxClockDrift,
+		SnapshotThreshold:    c.Node.SnapshotThreshold,
+		SnapshotChunkSize:    c.Node.SnapshotChunkSize,
 		Seed:                 seed,
 	}
 }

@@ -14,8 +14,22 @@
 // the small Server interface so that other implementations can be driven through an
 // adapter), a simulated disk and a local clock. The host honours the step contract: it makes
 // an output's durable part durable before any of the output's messages leave, and a
-// restarted server is rebuilt from its disk alone. Disk writes are synchronous for now, so a
-// crash loses nothing that a step reported as durable.
+// restarted server is rebuilt from its disk alone. A step's durable writes (hard state, an
+// InstallSnapshot, entries) are synchronous, so a crash loses nothing that a step reported
+// as durable.
+//
+// Snapshots (Raft §7). The disk holds the latest durable snapshot and the log after it. A
+// snapshot the server takes of its own state (Output.SaveSnapshot) is written in the
+// background: an event SnapshotDelay later (0: after every event already due) makes it the
+// disk's snapshot, drops the log prefix it covers (copying the suffix into a fresh slice,
+// so the prefix's memory is released) and steps the server with InputSnapshotSaved; a
+// crash before then loses the write, and a write overtaken by a newer snapshot installed
+// from the leader is discarded without telling the server (it dropped that save when it
+// installed). Because the server compacts only when told, its view and its disk stay equal
+// after every step, which the Durable State check compares (snapshot index and term, and
+// the log's length and ends). At every boot the host checks Snapshot Recovery
+// (RecoveryCheck): the server starts with the disk's snapshot, its applied index is the
+// snapshot's (nothing is replayed from the start) and its state machine is the snapshot's.
 //
 // Choices made here (DESIGN.md leaves them open):
 //   - A partition is checked both when a message is sent and when it would be delivered, so

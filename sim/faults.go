@@ -40,7 +40,15 @@ func (w *World) Crash(id node.ID) {
 	h.wakeWant, h.wakeAt = 0, 0
 	w.counts.Crashes++
 	w.check.Crash(w.now, id)
-	w.faultEvent(HappenCrash, id, fmt.Sprintf("node %d crashed", id))
+	text := fmt.Sprintf("node %d crashed", id)
+	if n := len(h.saves); n > 0 {
+		// The background write is lost; the disk keeps its older snapshot and full log.
+		w.counts.SnapshotsLost += uint64(n)
+		text += fmt.Sprintf(" (losing the write of its snapshot at index %d)", h.saves[n-1].snap.Index)
+		clear(h.saves)
+		h.saves = h.saves[:0]
+	}
+	w.faultEvent(HappenCrash, id, text)
 }
 
 // Restart boots node id again from its disk alone. Restarting a live node does nothing.
@@ -50,8 +58,12 @@ func (w *World) Restart(id node.ID) {
 		return
 	}
 	w.counts.Restarts++
-	w.faultEvent(HappenRestart, id, fmt.Sprintf("node %d restarted from disk (term %d, %d entries)",
-		id, h.disk.hardState.Term, len(h.disk.log)))
+	text := fmt.Sprintf("node %d restarted from disk (term %d, %d entries)", id, h.disk.hardState.Term, len(h.disk.log))
+	if s := h.disk.snapshot; s.Index > 0 {
+		text = fmt.Sprintf("node %d restarted from disk (term %d, snapshot at index %d, %d entries after it)",
+			id, h.disk.hardState.Term, s.Index, len(h.disk.log))
+	}
+	w.faultEvent(HappenRestart, id, text)
 	if err := w.boot(h); err != nil {
 		// The disk was written only by this server's own outputs, so a refusal to boot
 		// from it is a bug in the server or the host.
@@ -201,6 +213,9 @@ func (w *World) Propose(id node.ID, data string) node.Proposal {
 // Now is the current virtual time.
 func (w *World) Now() time.Duration { return w.now }
 
+// Config is the run's configuration (a copy).
+func (w *World) Config() Config { return w.cfg }
+
 // Nodes is the cluster size.
 func (w *World) Nodes() int { return len(w.hosts) }
 
@@ -211,8 +226,13 @@ func (w *World) Up(id node.ID) bool { return w.host(id).up }
 // before the crash.
 func (w *World) View(id node.ID) node.View { return w.host(id).lastView }
 
-// Disk is node id's durable state.
+// Disk is node id's durable state: its hard state, its latest durable snapshot and the log
+// after it (read-only).
 func (w *World) Disk(id node.ID) node.DurableState { return w.host(id).disk.state() }
+
+// SavingSnapshot reports whether a snapshot write is in progress on node id's disk
+// (node.Output.SaveSnapshot, taking Config.Node.SnapshotDelay).
+func (w *World) SavingSnapshot(id node.ID) bool { return len(w.host(id).saves) > 0 }
 
 // Leader is the live node that is leader in the highest term, or None.
 func (w *World) Leader() node.ID {
@@ -239,12 +259,17 @@ func (w *World) MaxTerm() node.Term {
 // Counts are the run's totals so far.
 func (w *World) Counts() Counts {
 	c := w.counts
-	c.Commits = uint64(len(w.check.Committed()))
+	c.Commits = uint64(w.CommittedLen())
 	return c
 }
 
-// Committed is the ledger of entries observed committed so far, by index (read-only).
-func (w *World) Committed() []node.Entry { return w.check.Committed() }
+// CommittedLen is the highest index observed committed so far.
+func (w *World) CommittedLen() int { return int(w.check.CommittedLen()) }
+
+// CommittedEntry is the entry observed committed at index i, and false if none is known
+// there: i is 0 or past CommittedLen, or the checker's ledger has forgotten it (the ledger
+// keeps only the committed entries above every server's snapshot; see package check).
+func (w *World) CommittedEntry(i node.Index) (node.Entry, bool) { return w.check.CommittedEntry(i) }
 
 // LeaderHistory lists, per term in which a leader was seen, who led and when it took office.
 func (w *World) LeaderHistory() []check.LeaderRecord { return w.check.Leaders() }
@@ -268,8 +293,13 @@ func (w *World) Describe() string {
 		if !h.up {
 			state = "down"
 		}
-		fmt.Fprintf(&b, "node %d (%s): %v term %d vote %d leader %d log %d commit %d applied %d\n",
-			h.id, state, v.Role, v.Term, v.Vote, v.Leader, len(v.Log), v.CommitIndex, v.AppliedIndex)
+		fmt.Fprintf(&b, "node %d (%s): %v term %d vote %d leader %d log %d commit %d applied %d",
+			h.id, state, v.Role, v.Term, v.Vote, v.Leader, v.LastIndex(), v.CommitIndex, v.AppliedIndex)
+		if v.SnapshotIndex > 0 || h.disk.snapshot.Index > 0 {
+			fmt.Fprintf(&b, " snapshot %d (%d entries after it; disk snapshot %d, %d entries)",
+				v.SnapshotIndex, len(v.Log), h.disk.snapshot.Index, len(h.disk.log))
+		}
+		b.WriteByte('\n')
 	}
 	return b.String()
 }
@@ -292,7 +322,7 @@ func CheckNames() []string {
 	return []string{
 		check.ElectionSafety, check.LeaderAppendOnly, check.LogMatching, check.LeaderCompleteness,
 		check.CurrentTermCommit, check.CommitAgreement, check.StateMachineSafety, check.MonotonicIndexes,
-		check.OneVotePerTerm, check.LogWrite, check.ExactlyOnce, "Durable State",
+		check.OneVotePerTerm, check.LogWrite, check.ExactlyOnce, check.SnapshotSafety, "Durable State", RecoveryCheck,
 	}
 }
 

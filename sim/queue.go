@@ -6,11 +6,12 @@ import "time"
 type eventKind uint8
 
 const (
-	evDeliver eventKind = iota + 1 // a message copy reaches its destination
-	evWake                         // a node's requested wake-up time
-	evAction                       // a scheduled scenario action (fault, probe, proposal)
-	evPropose                      // the workload proposes its next command
-	evClient                       // a client's timer: attempt timeout, backoff, give-up, start
+	evDeliver  eventKind = iota + 1 // a message copy reaches its destination
+	evWake                          // a node's requested wake-up time
+	evAction                        // a scheduled scenario action (fault, probe, proposal)
+	evPropose                       // the workload proposes its next command
+	evClient                        // a client's timer: attempt timeout, backoff, give-up, start
+	evSnapshot                      // a host's background snapshot write ends
 )
 
 func (k eventKind) String() string {
@@ -25,6 +26,8 @@ func (k eventKind) String() string {
 		return "propose"
 	case evClient:
 		return "client"
+	case evSnapshot:
+		return "snapshot"
 	}
 	return "event?"
 }
@@ -36,8 +39,8 @@ type event struct {
 	at   time.Duration
 	seq  uint64 // insertion order: equal times come out first-in first-out
 	kind eventKind
-	node int32  // deliver: the destination endpoint; wake: the host; client: the client (1-based); 0 for world events
-	arg  uint64 // deliver: packet slot; wake: the host's wake generation; client: its timer generation; action: action index
+	node int32  // deliver: the destination endpoint; wake, snapshot: the host; client: the client (1-based); 0 for world events
+	arg  uint64 // deliver: packet slot; wake: the host's wake generation; client: its timer generation; action: action index; snapshot: the write's generation
 }
 
 // before orders events by (virtual time, insertion sequence), so the order never depends

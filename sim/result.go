@@ -64,6 +64,16 @@ type Counts struct {
 	ClientOK          uint64 // of which answered OK
 	ClientUnknown     uint64 // of which given up, or pending at the end: outcome unknown
 	ClientRetries     uint64 // requests resent for an operation already sent (same sequence number)
+
+	// Snapshots (§7).
+	SnapshotsTaken     uint64 // snapshots servers took of their own state (Output.SaveSnapshot)
+	SnapshotsSaved     uint64 // of which the background write ended and the disk took it (the rest were lost in crashes, overtaken by an installed snapshot, or are still being written)
+	SnapshotsLost      uint64 // of which a crash interrupted the write
+	SnapshotsInstalled uint64 // snapshots received from a leader and made durable (Output.InstallSnapshot)
+	SnapshotChunksSent uint64 // InstallSnapshot messages (node.MsgSnap) handed to the network
+	// MaxRetainedLog is the most log entries any server held in memory after any step
+	// (len(View.Log): the entries after its snapshot).
+	MaxRetainedLog uint64
 }
 
 // Failure describes the first check that failed.
@@ -105,6 +115,7 @@ const (
 	HappenHeal                               // every link came back up
 	HappenNetConfig                          // the network's fault rates changed
 	HappenClock                              // a clock fault: a rate change or a jump
+	HappenSnapshot                           // a node saved its own snapshot or installed the leader's
 )
 
 // Happening is one entry of a run's timeline.

@@ -60,6 +60,11 @@ type World struct {
 
 	timeline        []Happening
 	timelineDropped int
+
+	// termCommits holds, per term with committed entries, their index range, ascending;
+	// commitSeen is the committed index it covers (see observeCommits).
+	termCommits []termRange
+	commitSeen  node.Index
 }
 
 // action is a scheduled scenario step.
@@ -173,7 +178,7 @@ func (w *World) result() Result {
 		w.ended = true
 		w.finishClients()
 	}
-	w.counts.Commits = uint64(len(w.check.Committed()))
+	w.counts.Commits = uint64(w.CommittedLen())
 	for _, h := range w.hosts {
 		if h.srv != nil {
 			w.counts.Rejected += h.rejected()
@@ -194,28 +199,50 @@ func (w *World) result() Result {
 	}
 }
 
-// termSummaries pairs each term's leader with the committed entries of that term. The
-// ledger's terms never decrease along the index, so one merge pass suffices.
+// termSummaries pairs each term's leader with the committed entries of that term
+// (observeCommits keeps their ranges as commits are seen, since the checker's ledger
+// forgets compacted entries). Both lists ascend by term, so one merge pass suffices.
 func (w *World) termSummaries() []TermSummary {
 	leaders := w.check.Leaders()
-	ledger := w.check.Committed()
 	out := make([]TermSummary, 0, min(len(leaders), termsMax))
 	k := 0
 	for _, l := range leaders[:min(len(leaders), termsMax)] {
 		t := TermSummary{Term: l.Term, Leader: l.ID, Since: l.Time}
-		for k < len(ledger) && ledger[k].Term < l.Term {
+		for k < len(w.termCommits) && w.termCommits[k].Term < l.Term {
 			k++
 		}
-		for k < len(ledger) && ledger[k].Term == l.Term {
-			if t.First == 0 {
-				t.First = ledger[k].Index
-			}
-			t.Last = ledger[k].Index
-			k++
+		if k < len(w.termCommits) && w.termCommits[k].Term == l.Term {
+			t.First, t.Last = w.termCommits[k].First, w.termCommits[k].Last
 		}
 		out = append(out, t)
 	}
 	return out
+}
+
+// observeCommits records, per term, the first and last committed index whose entry has
+// that term, for the entries committed since the last call. The terms of committed
+// entries never decrease along the index. It costs a compare per step when nothing new
+// is committed.
+func (w *World) observeCommits() {
+	top := w.check.CommittedLen()
+	for i := w.commitSeen + 1; i <= top; i++ {
+		e, ok := w.check.CommittedEntry(i)
+		if !ok {
+			continue
+		}
+		if n := len(w.termCommits); n > 0 && w.termCommits[n-1].Term == e.Term {
+			w.termCommits[n-1].Last = i
+		} else if n < termsMax {
+			w.termCommits = append(w.termCommits, termRange{Term: e.Term, First: i, Last: i})
+		}
+	}
+	w.commitSeen = top
+}
+
+// termRange is the committed index range of one term's entries.
+type termRange struct {
+	Term        node.Term
+	First, Last node.Index
 }
 
 // finalCheck runs the slow, from-scratch cross-check of the incremental checks.
@@ -243,6 +270,8 @@ func (w *World) process(e event) {
 		w.load.fire(w)
 	case evClient:
 		w.clientTimer(e)
+	case evSnapshot:
+		w.snapshotWritten(e)
 	default:
 		panic(fmt.Sprintf("sim: invariant broken: unknown event kind %d", e.kind))
 	}

@@ -123,8 +123,8 @@ func TestWorldDefaultRun(t *testing.T) {
 	if got := w.Counts(); got != c {
 		t.Errorf("World.Counts() after the run = %+v, Result.Counts = %+v", got, c)
 	}
-	if uint64(len(w.Committed())) != c.Commits {
-		t.Errorf("len(Committed()) = %d, Counts.Commits = %d", len(w.Committed()), c.Commits)
+	if uint64(w.CommittedLen()) != c.Commits {
+		t.Errorf("CommittedLen() = %d, Counts.Commits = %d", w.CommittedLen(), c.Commits)
 	}
 	var leaders int
 	for _, h := range r.Timeline {

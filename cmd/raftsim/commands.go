@@ -211,9 +211,14 @@ func verdict(o *scenarios.Outcome) string {
 
 func countsLine(r *sim.Result) string {
 	c := r.Counts
-	return fmt.Sprintf("virtual time %v, %d events, %d messages sent (%d delivered, %d dropped), %d elections, %d leaders, %d entries committed, %d client ops (%d ok, %d unknown, %d retries), %d crashes",
+	line := fmt.Sprintf("virtual time %v, %d events, %d messages sent (%d delivered, %d dropped), %d elections, %d leaders, %d entries committed, %d client ops (%d ok, %d unknown, %d retries), %d crashes",
 		r.VirtualTime, c.Events, c.MessagesSent, c.MessagesDelivered, c.MessagesDropped, c.Elections, c.Leaders,
 		c.Commits, c.ClientOps, c.ClientOK, c.ClientUnknown, c.ClientRetries, c.Crashes)
+	if c.SnapshotsTaken > 0 || c.SnapshotsInstalled > 0 {
+		line += fmt.Sprintf("\n  snapshots: %d taken (%d saved, %d lost in crashes), %d installed from a leader (%d chunks sent); longest log kept %d entries after a snapshot",
+			c.SnapshotsTaken, c.SnapshotsSaved, c.SnapshotsLost, c.SnapshotsInstalled, c.SnapshotChunksSent, c.MaxRetainedLog)
+	}
+	return line
 }
 
 func cmdReplay(args []string, stdout, stderr io.Writer) int {

@@ -78,9 +78,11 @@ func BenchmarkStepAppend(b *testing.B) {
 		}{
 			{1, lv, node.Output{Entries: lv.Log[i-1:]}},
 			{2, fv, node.Output{Entries: fv.Log[i-1:]}},
-			{1, lv, node.Output{Apply: advance(lv, i)}},
-			{2, fv, node.Output{Apply: advance(fv, i)}},
+			{1, lv, node.Output{}},
+			{2, fv, node.Output{}},
 		}
+		advance(lv, i, &steps[2].out)
+		advance(fv, i, &steps[3].out)
 		for k := range steps {
 			h.now++
 			if x := h.c.Step(h.now, steps[k].id, &steps[k].out, steps[k].v); x != nil {

@@ -11,18 +11,33 @@
 // extended version; section numbers refer to it):
 //
 //   - Election Safety (§5.2): at most one leader per term.
-//   - Leader Append-Only (§5.3): a leader never overwrites or deletes entries of its log.
+//   - Leader Append-Only (§5.3): a leader never overwrites or deletes entries of its log
+//     (compacting applied entries into a snapshot, §7, is not deleting them).
 //   - Log Matching (§5.3): two logs holding an entry with the same index and term are
-//     identical up to and including it.
-//   - Leader Completeness (§5.4): a leader holds every entry committed in an earlier term.
+//     identical up to and including it. A snapshot stands for the committed prefix it
+//     covers (Snapshot Safety checks that it is that prefix).
+//   - Leader Completeness (§5.4): a leader holds every entry committed in an earlier term,
+//     in its log above its snapshot index; what its snapshot covers, Snapshot Safety checks.
 //   - Commit Agreement (§5.4): every node commits the same entry at an index, and never
 //     rewrites an entry it has committed. The paper has no separate name for it; it is the
 //     step between Leader Completeness and State Machine Safety, and checking it on its own
 //     names the node that went wrong earlier than a divergent apply would.
 //   - State Machine Safety (§5.4.3): no two nodes apply different entries at an index; a
-//     node applies only committed entries, in index order, each once per lifetime.
-//   - Monotonic indexes (Figure 2): a live node's term, commit index and applied index never
-//     go backwards.
+//     node applies only committed entries, in index order, each once per lifetime. And on
+//     states, not just entries: after every step a live node's state machine
+//     (View.Store.Hash()) equals the reference state after applying its AppliedIndex, the
+//     committed ledger's EntryCommand entries applied in index order to one kv.Store
+//     (detail "state after applying index i differs"). A View with a nil Store is not
+//     state-checked (node implementations without a state machine, unit tests).
+//   - Snapshot Safety (§7): every snapshot a node holds (View.Snapshot, checked whenever it
+//     changes, and at Restart), installs (Output.InstallSnapshot) or takes
+//     (Output.SaveSnapshot) is at or below the node's commit index (a taken one: applied
+//     index), has the committed term at its index, and its data restores to the reference
+//     state after applying its index. A restarted node's snapshot is not older than the
+//     last one its views reported durable.
+//   - Monotonic indexes (Figure 2): a live node's term, commit index, applied index and
+//     snapshot index never go backwards, and its commit and applied indexes are never below
+//     its snapshot index (also right after an install and a restart).
 //   - One vote per term (§5.2, Figure 2): a node never grants its vote to two candidates in
 //     one term, also across crashes.
 //   - Current-Term Commit (§5.4.2, Figure 8): a leader advances its commit index only to an
@@ -31,25 +46,44 @@
 //     effect at most once on each node's state machine, and a client's commands take
 //     effect in the order of their sequence numbers. Step reads Output.Commands: each
 //     command applied with outcome kv.Applied must carry a sequence number above the last
-//     one that took effect for its client on that node in its current lifetime (a
-//     restarted node rebuilds its state machine from its log, so the record starts afresh
-//     at Crash and Restart). Duplicate and stale outcomes change nothing and are fine.
-//   - Log Write (Figure 2, node.Output): the node's view of its log is what its writes made
-//     it. The incremental checks reason about the writes (Output.Entries) and Final about
-//     the views, so this is what keeps the two in step; it also keeps the checker's own
-//     records bounded by real log lengths.
+//     one that took effect for its client on that node's state machine. The record follows
+//     the state machine: at Restart it is seeded from the restored store's session table
+//     (View.Store), at an InstallSnapshot from the snapshot's, so a command a snapshot
+//     already covers must not take effect again. Duplicate and stale outcomes change
+//     nothing and are fine.
+//   - Log Write (Figure 2, §7, node.Output): the node's view of its log is what its writes
+//     made it: an InstallSnapshot (the log keeps its entries after the snapshot only if it
+//     held the snapshot's index with its term, else becomes empty; Figure 13), then
+//     Entries; or, in a step with neither, a compaction that raises the snapshot index to
+//     an index the node has applied and drops exactly the prefix up to it. The incremental
+//     checks reason about the writes and Final about the views, so this is what keeps the
+//     two in step; it also keeps the checker's own records bounded by real log lengths.
 //
 // # Cost
 //
 // The simulator calls Step hundreds of thousands of times per second, so a Step costs
 // O(what changed): the entries written, the messages sent, the entries applied, the newly
-// committed range. A step that changes nothing (a heartbeat) does a handful of compares and
-// no allocation. Three things are proportional to more than that, and happen rarely: a node
-// taking office is compared once with the whole committed ledger; a restart checks the
-// restored log; Final is quadratic in the number of nodes and linear in the logs. Memory
-// grows with the number of distinct (index, term) pairs ever written, the committed entries,
-// the terms and the votes; bounding it (for example by forgetting records below the
-// smallest commit index of all nodes) is left for later.
+// committed range, plus O(1) hash compares. A step that changes nothing (a heartbeat) does a
+// handful of compares and no allocation. Some things cost more and happen rarely: a node
+// taking office is compared once with the retained committed ledger; a restart checks the
+// restored log; a snapshot event decodes the snapshot (kv.Restore); Final is quadratic in
+// the number of nodes and linear in the logs.
+//
+// # Memory
+//
+// The committed ledger, the Log Matching record and the reference state hashes are trimmed
+// below a floor: the smallest snapshot index over all nodes, live or crashed (for a crashed
+// node, the snapshot index of its last view, which its disk holds at least). Nothing at or
+// below the floor is needed again: every write, install and restart lies above the
+// writer's snapshot index, which is at least the floor. What the checks need at the floor
+// itself (its committed term, its reference state hash) is kept. Trimming is amortized: it
+// happens once the droppable prefix is at least as long as what is kept (and trimMin), so
+// the records hold at most about twice the entries between the floor and the highest
+// commit. A node that never compacts, or stays crashed, holds the floor down: memory then
+// grows with the run, as before. Two records still grow with the number of terms, not of
+// entries: the leader per term and the votes. Forgetting old terms' votes is unsafe here,
+// because a node's term may go back across a restart (a term not yet durable), and a vote
+// in such an old term must still be checked.
 //
 // # Contract with the caller
 //
@@ -57,9 +91,11 @@
 // the Log slice of each node's last View and reads it again at that node's next event, to
 // compare the log before and after. That relies on node.Entry's rule that entries are never
 // modified once created (a node truncates by copying, never in place), not merely on the
-// View being valid until the next Step. Calling Step for a node
-// after Crash and before Restart, or with an unknown ID, is a simulator bug and panics.
-// After a violation the checker's state is unspecified: the simulator stops at the first.
+// View being valid until the next Step. Likewise it keeps the View.Snapshot value (its Data
+// is immutable) to notice when it changes; a node that hands out the same Data string makes
+// that compare O(1). Calling Step for a node after Crash and before Restart, or with an
+// unknown ID, is a simulator bug and panics. After a violation the checker's state is
+// unspecified: the simulator stops at the first.
 //
 // Imports: node, node/kv and the standard library only. Like the rest of the simulator it follows
 // the determinism rules: no clocks, goroutines, randomness, and no range over a map.
@@ -127,6 +163,7 @@ const (
 	LeaderCompleteness = "Leader Completeness"
 	CommitAgreement    = "Commit Agreement"
 	StateMachineSafety = "State Machine Safety"
+	SnapshotSafety     = "Snapshot Safety"
 	MonotonicIndexes   = "Monotonic indexes"
 	OneVotePerTerm     = "One vote per term"
 	LogWrite           = "Log Write"
@@ -142,6 +179,7 @@ var rules = map[string]string{
 	LeaderCompleteness: "§5.4",
 	CommitAgreement:    "§5.4",
 	StateMachineSafety: "§5.4.3",
+	SnapshotSafety:     "§7",
 	MonotonicIndexes:   "Figure 2",
 	OneVotePerTerm:     "§5.2",
 	LogWrite:           "Figure 2",
@@ -174,11 +212,58 @@ func ids(xs ...node.ID) []node.ID {
 	return out
 }
 
-// LeaderRecord says which node led a term and when it was first seen leading.
+// LeaderRecord says which node led a term and when it was first seen leading, and which
+// committed entries are of that term.
 type LeaderRecord struct {
 	Term node.Term
 	ID   node.ID
 	Time time.Duration // virtual time the leader was first seen in office
+	// First and Last are the lowest and highest committed indexes holding an entry of Term
+	// (0 if none was seen committed). Terms never decrease along the ledger, so the entries
+	// of Term are exactly First..Last. They stay valid after the ledger is trimmed.
+	First, Last node.Index
+}
+
+// logState is a log with a snapshot offset: log[k].Index == snapIndex+k+1.
+type logState struct {
+	snapIndex node.Index
+	snapTerm  node.Term
+	log       []node.Entry
+}
+
+func (l *logState) last() node.Index { return l.snapIndex + node.Index(len(l.log)) }
+
+// termAt is the term at index i: snapTerm at snapIndex, false outside snapIndex..last.
+func (l *logState) termAt(i node.Index) (node.Term, bool) {
+	switch {
+	case i == l.snapIndex:
+		return l.snapTerm, true
+	case i < l.snapIndex || i > l.last():
+		return 0, false
+	}
+	return l.log[i-l.snapIndex-1].Term, true
+}
+
+// entryAt is the entry at index i, if the log holds it (above the snapshot).
+func (l *logState) entryAt(i node.Index) (*node.Entry, bool) {
+	if i <= l.snapIndex || i > l.last() {
+		return nil, false
+	}
+	return &l.log[i-l.snapIndex-1], true
+}
+
+// get is the entry at index i, or the zero Entry if the log does not hold it.
+func (l *logState) get(i node.Index) node.Entry {
+	if e, ok := l.entryAt(i); ok {
+		return *e
+	}
+	return node.Entry{}
+}
+
+// viewLog is the logState of a view. The checker uses it rather than View's methods on
+// its hot paths: those have value receivers and copy the whole View.
+func viewLog(v *node.View) logState {
+	return logState{snapIndex: v.SnapshotIndex, snapTerm: v.SnapshotTerm, log: v.Log}
 }
 
 // nodeState is what the checker remembers of one node between its events.
@@ -186,11 +271,19 @@ type nodeState struct {
 	live bool
 	term node.Term
 	role node.Role
-	// log is the Log of the node's last view. Entries are immutable and logs are truncated
-	// by copying (node.Entry), so holding the slice header is enough: no copy.
-	log []node.Entry
+	// logState is the log of the node's last view, with its snapshot offset. Entries are
+	// immutable and logs are truncated by copying (node.Entry), so holding the slice header
+	// is enough: no copy.
+	logState
+	// snap is the View.Snapshot of the node's last view, to notice when it changes.
+	snap node.Snapshot
+	// durableSnap is the snapshot index of the node's last view. It survives Crash: the
+	// node's disk holds at least that snapshot, so a restart comes back at or above it. The
+	// trimming floor is the smallest durableSnap.
+	durableSnap node.Index
 	// commit and appliedIndex are the view's CommitIndex and AppliedIndex; applied is the
-	// index of the last entry this lifetime handed over in Output.Apply.
+	// index of the last entry this lifetime's state machine holds: handed over in
+	// Output.Apply, or covered by an installed snapshot.
 	commit, appliedIndex, applied node.Index
 	// officeTerm is the term in which this node was last checked as a new leader, so that a
 	// leader's every heartbeat does not repeat the check.
@@ -219,17 +312,28 @@ type Checker struct {
 	nodes []nodeState // indexed by ID; slot 0 unused
 
 	leaders []LeaderRecord // ascending term, one per term
+	sumK    int            // a guess at the index in leaders of the last committed entry's term
 
-	// committed[k] is the entry committed at index k+1 and meta[k] how it was seen.
+	// The committed ledger: committed[k] is the entry committed at index base+k+1 and
+	// meta[k] how it was seen. Entries up to base are trimmed; baseTerm is the term at base.
 	committed []node.Entry
 	meta      []commitMeta
+	base      node.Index
+	baseTerm  node.Term
 
-	match []matchSlot // Log Matching record, indexed by index-1
+	// The reference state machine: ref has applied the ledger up to refBase+len(refHash)-1,
+	// and refHash[k] is its Hash() after applying index refBase+k.
+	ref     *kv.Store
+	refHash []uint64
+	refBase node.Index
+
+	match     []matchSlot // Log Matching record: match[k] is index matchBase+k+1
+	matchBase node.Index
 
 	votes map[voteKey]node.ID // granted votes, across crashes; looked up, never ranged over
 
 	// sessions[id] maps each client to the last sequence number that took effect on node
-	// id in its current lifetime (Exactly-once); looked up, never ranged over.
+	// id's state machine (Exactly-once); looked up, never ranged over.
 	sessions []map[kv.ClientID]uint64
 }
 
@@ -238,8 +342,11 @@ func New(nodes int) *Checker {
 	if nodes < 1 {
 		panic(fmt.Sprintf("check: New(%d): a cluster needs at least one node", nodes))
 	}
+	ref := kv.NewStore()
 	c := &Checker{
 		nodes:    make([]nodeState, nodes+1),
+		ref:      ref,
+		refHash:  []uint64{ref.Hash()},
 		votes:    make(map[voteKey]node.ID),
 		sessions: make([]map[kv.ClientID]uint64, nodes+1),
 	}
@@ -249,9 +356,22 @@ func New(nodes int) *Checker {
 	return c
 }
 
-// Committed returns the ledger of committed entries: Committed()[k] is the entry committed
-// at index k+1. The slice is the checker's own; callers must not modify it.
-func (c *Checker) Committed() []node.Entry { return c.committed }
+// CommittedLen returns the highest index observed committed: entries 1..CommittedLen() are
+// committed, and those above CommittedFloor() are still on the ledger.
+func (c *Checker) CommittedLen() node.Index { return c.top() }
+
+// CommittedFloor returns the index up to which the ledger has been trimmed (0 if it has
+// not): CommittedEntry answers for the indexes above it.
+func (c *Checker) CommittedFloor() node.Index { return c.base }
+
+// CommittedEntry returns the entry committed at index i, and false if no entry was seen
+// committed there or the ledger no longer holds it (i <= CommittedFloor()).
+func (c *Checker) CommittedEntry(i node.Index) (node.Entry, bool) {
+	if e, _, ok := c.ledgerAt(i); ok {
+		return *e, true
+	}
+	return node.Entry{}, false
+}
 
 // Leaders returns one record per term in which a leader was seen, in ascending term. The
 // slice is the checker's own; callers must not modify it.
@@ -270,9 +390,9 @@ func (c *Checker) state(id node.ID) *nodeState {
 var noOutput node.Output
 
 // Step checks the event in which node id processed one input at virtual time now: out is
-// that step's Output (Entries the log write, Messages what it sent, Apply what it applied)
-// and v the node's View after the step (a nil out means an empty one). It returns the first
-// violation, or nil.
+// that step's Output (InstallSnapshot and Entries the log write, Messages what it sent,
+// Apply what it applied, SaveSnapshot a snapshot it took) and v the node's View after the
+// step (a nil out means an empty one). It returns the first violation, or nil.
 func (c *Checker) Step(now time.Duration, id node.ID, out *node.Output, v *node.View) *Violation {
 	ns := c.state(id)
 	if !ns.live {
@@ -284,10 +404,13 @@ func (c *Checker) Step(now time.Duration, id node.ID, out *node.Output, v *node.
 	if x := checkMonotonic(now, id, ns, v); x != nil {
 		return x
 	}
-	if x := c.stepLog(now, id, ns, out.Entries, v); x != nil {
+	if x := c.stepLog(now, id, ns, out, v); x != nil {
 		return x
 	}
-	ns.log, ns.term, ns.role = v.Log, v.Term, v.Role
+	if x := checkSnapshotFloor(now, id, v); x != nil {
+		return x
+	}
+	ns.logState, ns.term, ns.role = viewLog(v), v.Term, v.Role
 	if v.Role == node.Leader && ns.officeTerm != v.Term {
 		if x := c.takeOffice(now, id, ns, v); x != nil {
 			return x
@@ -302,26 +425,47 @@ func (c *Checker) Step(now time.Duration, id node.ID, out *node.Output, v *node.
 	if x := c.checkCommit(now, id, ns, v); x != nil {
 		return x
 	}
+	if x := c.stepSnapshots(now, id, ns, out, v); x != nil {
+		return x
+	}
 	if x := c.checkApply(now, id, ns, out.Apply, v); x != nil {
 		return x
 	}
 	if len(out.Commands) > 0 {
-		return c.checkExactlyOnce(now, id, v.Term, out.Commands)
+		if x := c.checkExactlyOnce(now, id, v.Term, out.Commands); x != nil {
+			return x
+		}
+	}
+	if x := c.checkState(now, id, v); x != nil {
+		return x
+	}
+	if ns.durableSnap != v.SnapshotIndex {
+		ns.durableSnap = v.SnapshotIndex
+		c.maybeTrim()
 	}
 	return nil
 }
 
 // stepLog runs the checks about a log write: its shape, then, if the node wrote anything,
 // Leader Append-Only, Commit Agreement for rewritten committed entries and Log Matching.
-func (c *Checker) stepLog(now time.Duration, id node.ID, ns *nodeState, w []node.Entry, v *node.View) *Violation {
+func (c *Checker) stepLog(now time.Duration, id node.ID, ns *nodeState, out *node.Output, v *node.View) *Violation {
+	w := out.Entries
 	// A leader that stays in office is checked first, so that a leader shrinking its log is
 	// reported as the Raft property it breaks rather than as a bad write.
 	if ns.role == node.Leader && v.Role == node.Leader && ns.term == v.Term {
-		if x := checkLeaderAppendOnly(now, id, ns.log, w, v); x != nil {
+		if x := checkLeaderAppendOnly(now, id, &ns.logState, w, v); x != nil {
 			return x
 		}
 	}
-	if x := checkLogWrite(now, id, ns.log, w, v); x != nil {
+	base := &ns.logState // the common case: no install, no compaction
+	if out.InstallSnapshot != nil || v.SnapshotIndex != ns.snapIndex || v.SnapshotTerm != ns.snapTerm {
+		var b logState
+		if x := writeBase(now, id, &ns.logState, out, v, &b); x != nil {
+			return x
+		}
+		base = &b
+	}
+	if x := checkLogWrite(now, id, base, w, v); x != nil {
 		return x
 	}
 	if len(w) == 0 {
@@ -341,31 +485,47 @@ func (c *Checker) stepLog(now time.Duration, id node.ID, ns *nodeState, w []node
 }
 
 // Crash records that node id lost its volatile state at virtual time now. Its votes stay
-// on record: a vote is durable, and a node that forgets one may not vote again.
+// on record: a vote is durable, and a node that forgets one may not vote again. So does
+// its last snapshot index, which its disk holds.
 func (c *Checker) Crash(now time.Duration, id node.ID) {
 	ns := c.state(id)
-	*ns = nodeState{}
+	*ns = nodeState{durableSnap: ns.durableSnap}
 	c.resetSessions(id)
 }
 
 // Restart checks node id, rebuilt from its disk at virtual time now, whose view is v. The
-// restored log is checked entry by entry against the Log Matching record and the committed
-// ledger (a restart is rare, so this costs O(log) once); the node's term, commit and applied
-// indexes start afresh.
+// restored snapshot is checked like any new snapshot, the restored log entry by entry
+// against the Log Matching record and the committed ledger (a restart is rare, so this
+// costs O(log) once), and the restored state machine against the reference; the node's
+// term, commit and applied indexes start afresh, commit and applied at or above the
+// snapshot index. The Exactly-once record is seeded from the restored store's sessions.
 func (c *Checker) Restart(now time.Duration, id node.ID, v *node.View) *Violation {
 	ns := c.state(id)
-	*ns = nodeState{live: true}
+	durable := ns.durableSnap
+	*ns = nodeState{live: true, durableSnap: durable}
 	c.resetSessions(id)
-	if x := checkLogWrite(now, id, nil, v.Log, v); x != nil {
+	if v.SnapshotIndex < durable {
+		return violation(SnapshotSafety, now, v.Term, v.SnapshotIndex, ids(id),
+			"restarted from a snapshot at index %d, below the snapshot at index %d it held before the crash",
+			v.SnapshotIndex, durable)
+	}
+	base := logState{snapIndex: v.SnapshotIndex, snapTerm: v.SnapshotTerm}
+	if x := checkLogWrite(now, id, &base, v.Log, v); x != nil {
+		return x
+	}
+	if x := checkSnapshotTerm(now, id, v, v.SnapshotTerm); x != nil {
 		return x
 	}
 	for k := range v.Log {
-		prevTerm, _ := v.TermAt(node.Index(k))
+		prevTerm, _ := v.TermAt(v.Log[k].Index - 1)
 		if x := c.checkLogMatching(now, id, v.Log[k], prevTerm); x != nil {
 			return x
 		}
 	}
-	ns.log, ns.term, ns.role = v.Log, v.Term, v.Role
+	if x := checkSnapshotFloor(now, id, v); x != nil {
+		return x
+	}
+	ns.logState, ns.term, ns.role = viewLog(v), v.Term, v.Role
 	ns.appliedIndex, ns.applied = v.AppliedIndex, v.AppliedIndex
 	if v.Role == node.Leader {
 		if x := c.takeOffice(now, id, ns, v); x != nil {
@@ -379,5 +539,19 @@ func (c *Checker) Restart(now time.Duration, id node.ID, v *node.View) *Violatio
 		return violation(StateMachineSafety, now, v.Term, v.AppliedIndex, ids(id),
 			"restarted with applied index %d above commit index %d", v.AppliedIndex, v.CommitIndex)
 	}
-	return c.checkCommit(now, id, ns, v)
+	if x := c.checkCommit(now, id, ns, v); x != nil {
+		return x
+	}
+	if x := c.stepSnapshots(now, id, ns, &noOutput, v); x != nil {
+		return x
+	}
+	if v.Store != nil {
+		c.seedSessions(id, v.Store)
+	}
+	if x := c.checkState(now, id, v); x != nil {
+		return x
+	}
+	ns.durableSnap = v.SnapshotIndex
+	c.maybeTrim()
+	return nil
 }

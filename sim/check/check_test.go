@@ -216,8 +216,15 @@ func TestLeadersAndCommitted(t *testing.T) {
 	if len(ls) != 2 || ls[0].Term != 1 || ls[0].ID != 3 || ls[1].Term != 3 || ls[1].ID != 2 {
 		t.Fatalf("Leaders() = %+v, want term 1 node 3, term 3 node 2", ls)
 	}
-	cs := h.c.Committed()
-	if len(cs) != 2 || !cs[0].SameAs(noop(1, 3)) || !cs[1].SameAs(cmd(2, 3, "a")) {
-		t.Fatalf("Committed() = %v", cs)
+	e1, ok1 := h.c.CommittedEntry(1)
+	e2, ok2 := h.c.CommittedEntry(2)
+	if h.c.CommittedLen() != 2 || !ok1 || !ok2 || !e1.SameAs(noop(1, 3)) || !e2.SameAs(cmd(2, 3, "a")) {
+		t.Fatalf("CommittedLen() = %d, entries %v %v", h.c.CommittedLen(), e1, e2)
+	}
+	if _, ok := h.c.CommittedEntry(3); ok {
+		t.Fatal("CommittedEntry(3) found an entry past the ledger")
+	}
+	if ls[0].First != 0 || ls[0].Last != 0 || ls[1].First != 1 || ls[1].Last != 2 {
+		t.Fatalf("Leaders() = %+v, want term 1 to hold no committed entry, term 3 committed 1..2", ls)
 	}
 }

@@ -7,10 +7,11 @@ import (
 	"raftsim/node"
 )
 
-// checkMonotonic checks that a live node's term, commit index and applied index never go
-// backwards (Figure 2: currentTerm only grows; commitIndex and lastApplied "increase
-// monotonically"). The record starts afresh at a restart, since a crash loses volatile state
-// and even a term that was not yet durable.
+// checkMonotonic checks that a live node's term, commit index, applied index and snapshot
+// index never go backwards (Figure 2: currentTerm only grows; commitIndex and lastApplied
+// "increase monotonically"; §7: a snapshot is only replaced by a later one). The record
+// starts afresh at a restart, since a crash loses volatile state and even a term that was
+// not yet durable.
 func checkMonotonic(now time.Duration, id node.ID, ns *nodeState, v *node.View) *Violation {
 	switch {
 	case v.Term < ns.term:
@@ -22,6 +23,24 @@ func checkMonotonic(now time.Duration, id node.ID, ns *nodeState, v *node.View) 
 	case v.AppliedIndex < ns.appliedIndex:
 		return violation(MonotonicIndexes, now, v.Term, v.AppliedIndex, ids(id),
 			"applied index went back from %d to %d", ns.appliedIndex, v.AppliedIndex)
+	case v.SnapshotIndex < ns.snapIndex:
+		return violation(MonotonicIndexes, now, v.Term, v.SnapshotIndex, ids(id),
+			"snapshot index went back from %d to %d", ns.snapIndex, v.SnapshotIndex)
+	}
+	return nil
+}
+
+// checkSnapshotFloor checks that a node's commit and applied indexes are not below its
+// snapshot index: a snapshot covers only committed, applied entries, and a node that
+// installs or restores one has its state machine at the snapshot's index (Figure 13).
+func checkSnapshotFloor(now time.Duration, id node.ID, v *node.View) *Violation {
+	switch {
+	case v.CommitIndex < v.SnapshotIndex:
+		return violation(MonotonicIndexes, now, v.Term, v.CommitIndex, ids(id),
+			"commit index %d is below the snapshot index %d", v.CommitIndex, v.SnapshotIndex)
+	case v.AppliedIndex < v.SnapshotIndex:
+		return violation(MonotonicIndexes, now, v.Term, v.AppliedIndex, ids(id),
+			"applied index %d is below the snapshot index %d", v.AppliedIndex, v.SnapshotIndex)
 	}
 	return nil
 }
@@ -31,10 +50,14 @@ func checkMonotonic(now time.Duration, id node.ID, ns *nodeState, v *node.View) 
 // advances, the entry at the new commit index has the leader's term. Committing an entry
 // of an earlier term by counting its replicas is exactly what Figure 8 shows to be unsafe.
 func checkCurrentTermCommit(now time.Duration, id node.ID, ns *nodeState, v *node.View) *Violation {
-	if v.Role != node.Leader || v.CommitIndex <= ns.commit || v.CommitIndex > v.LastIndex() {
+	if v.Role != node.Leader || v.CommitIndex <= ns.commit {
+		return nil
+	}
+	t, ok := v.TermAt(v.CommitIndex)
+	if !ok || v.CommitIndex <= v.SnapshotIndex {
 		return nil // a commit index past the log is Commit Agreement's to report
 	}
-	if t := v.Log[v.CommitIndex-1].Term; t != v.Term {
+	if t != v.Term {
 		return violation(CurrentTermCommit, now, v.Term, v.CommitIndex, ids(id),
 			"leader of term %d advanced its commit index to %d, an entry of term %d", v.Term, v.CommitIndex, t)
 	}
@@ -47,6 +70,10 @@ func checkCurrentTermCommit(now time.Duration, id node.ID, ns *nodeState, v *nod
 // committing node's term, which is the term the entry was committed in: the leader that
 // commits an entry is always the first node seen committing it. When the ledger grows,
 // Leader Completeness is checked for the new entries.
+//
+// Indexes the node's snapshot covers are not in its log: they must already be on the
+// ledger (some node committed them before any snapshot could hold them); that the snapshot
+// is the ledger's prefix is Snapshot Safety's to check.
 func (c *Checker) checkCommit(now time.Duration, id node.ID, ns *nodeState, v *node.View) *Violation {
 	if v.CommitIndex <= ns.commit {
 		return nil
@@ -55,25 +82,57 @@ func (c *Checker) checkCommit(now time.Duration, id node.ID, ns *nodeState, v *n
 		return violation(CommitAgreement, now, v.Term, v.CommitIndex, ids(id),
 			"commit index %d is past the last log index %d", v.CommitIndex, v.LastIndex())
 	}
-	grewFrom := len(c.committed)
-	for i := ns.commit + 1; i <= v.CommitIndex; i++ {
-		e := v.Log[i-1]
-		if int(i) > len(c.committed) { // ns.commit <= len(c.committed), so i is the next index
-			c.committed = append(c.committed, e)
-			c.meta = append(c.meta, commitMeta{term: v.Term, by: id})
+	from := ns.commit + 1
+	if v.SnapshotIndex >= from {
+		if top := c.top(); v.SnapshotIndex > top {
+			return violation(SnapshotSafety, now, v.Term, v.SnapshotIndex, ids(id),
+				"snapshot at index %d covers entries no node was seen committing (the ledger ends at %d)",
+				v.SnapshotIndex, top)
+		}
+		from = v.SnapshotIndex + 1
+	}
+	grewFrom := c.top()
+	for i := from; i <= v.CommitIndex; i++ {
+		e := &v.Log[i-v.SnapshotIndex-1]
+		if i > c.top() { // ns.commit <= c.top(), so i is the next index
+			c.appendCommitted(*e, commitMeta{term: v.Term, by: id})
 			continue
 		}
-		if was := c.committed[i-1]; !e.SameAs(was) {
-			by := c.meta[i-1].by
-			return violation(CommitAgreement, now, v.Term, i, ids(by, id),
-				"node %d committed %v at index %d, node %d commits %v", by, was, i, id, e)
+		was, m, ok := c.ledgerAt(i)
+		if !ok {
+			return violation(CommitAgreement, now, v.Term, i, ids(id),
+				"node commits %v at index %d, at or below the checker's floor %d", *e, i, c.base)
+		}
+		if !e.SameAs(*was) {
+			return violation(CommitAgreement, now, v.Term, i, ids(m.by, id),
+				"node %d committed %v at index %d, node %d commits %v", m.by, *was, i, id, *e)
 		}
 	}
 	ns.commit = v.CommitIndex
-	if len(c.committed) > grewFrom {
+	if c.top() > grewFrom {
 		return c.checkCompletenessOnGrowth(now, grewFrom)
 	}
 	return nil
+}
+
+// appendCommitted appends e, committed at the next index, to the ledger, and notes it in
+// the leader record of its term.
+func (c *Checker) appendCommitted(e node.Entry, m commitMeta) {
+	c.committed = append(c.committed, e)
+	c.meta = append(c.meta, m)
+	k := c.sumK
+	if k >= len(c.leaders) || c.leaders[k].Term != e.Term {
+		var found bool
+		if k, found = c.findLeader(e.Term); !found {
+			return
+		}
+		c.sumK = k
+	}
+	r := &c.leaders[k]
+	if r.First == 0 {
+		r.First = e.Index
+	}
+	r.Last = e.Index
 }
 
 // checkRewriteCommitted checks Commit Agreement (§5.4) for a write by node id whose commit
@@ -85,19 +144,22 @@ func (c *Checker) checkRewriteCommitted(now time.Duration, id node.ID, commit no
 		if e.Index > commit {
 			return nil
 		}
-		if was := c.committed[e.Index-1]; !e.SameAs(was) {
+		was, _, ok := c.ledgerAt(e.Index)
+		if !ok {
 			return violation(CommitAgreement, now, e.Term, e.Index, ids(id),
-				"node overwrote its committed entry %v with %v", was, *e)
+				"node rewrote %v, at or below the checker's floor %d", *e, c.base)
+		}
+		if !e.SameAs(*was) {
+			return violation(CommitAgreement, now, e.Term, e.Index, ids(id),
+				"node overwrote its committed entry %v with %v", *was, *e)
 		}
 	}
 	return nil
 }
 
-// checkElectionSafety checks Election Safety (§5.2): node id is seen as leader of term, and
-// no other node may have been. It records the leader of a term the first time one is seen
-// and reports whether this was that first time.
-func (c *Checker) checkElectionSafety(now time.Duration, id node.ID, term node.Term) (bool, *Violation) {
-	k, found := slices.BinarySearchFunc(c.leaders, term, func(r LeaderRecord, t node.Term) int {
+// findLeader returns the position of term's record in c.leaders, or where it would go.
+func (c *Checker) findLeader(term node.Term) (int, bool) {
+	return slices.BinarySearchFunc(c.leaders, term, func(r LeaderRecord, t node.Term) int {
 		switch {
 		case r.Term < t:
 			return -1
@@ -106,6 +168,13 @@ func (c *Checker) checkElectionSafety(now time.Duration, id node.ID, term node.T
 		}
 		return 0
 	})
+}
+
+// checkElectionSafety checks Election Safety (§5.2): node id is seen as leader of term, and
+// no other node may have been. It records the leader of a term the first time one is seen
+// and reports whether this was that first time.
+func (c *Checker) checkElectionSafety(now time.Duration, id node.ID, term node.Term) (bool, *Violation) {
+	k, found := c.findLeader(term)
 	if !found {
 		c.leaders = slices.Insert(c.leaders, k, LeaderRecord{Term: term, ID: id, Time: now})
 		return true, nil
@@ -130,56 +199,62 @@ func (c *Checker) takeOffice(now time.Duration, id node.ID, ns *nodeState, v *no
 	if !first {
 		return nil
 	}
-	return c.checkLeaderCompleteness(now, id, v.Term, v.Log, 0)
+	l := viewLog(v)
+	return c.checkLeaderCompleteness(now, id, v.Term, &l, 0)
 }
 
-// checkCompletenessOnGrowth checks Leader Completeness for the ledger entries from index
-// from+1 on, newly committed, against every live leader.
-func (c *Checker) checkCompletenessOnGrowth(now time.Duration, from int) *Violation {
+// checkCompletenessOnGrowth checks Leader Completeness for the ledger entries above index
+// from, newly committed, against every live leader.
+func (c *Checker) checkCompletenessOnGrowth(now time.Duration, from node.Index) *Violation {
 	for j := 1; j < len(c.nodes); j++ {
 		ns := &c.nodes[j]
 		if !ns.live || ns.role != node.Leader {
 			continue
 		}
-		if x := c.checkLeaderCompleteness(now, node.ID(j), ns.term, ns.log, from); x != nil {
+		if x := c.checkLeaderCompleteness(now, node.ID(j), ns.term, &ns.logState, from); x != nil {
 			return x
 		}
 	}
 	return nil
 }
 
-// checkLeaderCompleteness checks Leader Completeness (§5.4): the log of node id, leader of
-// term, holds every ledger entry from index from+1 on that was committed in an earlier term.
+// checkLeaderCompleteness checks Leader Completeness (§5.4): the log l of node id, leader
+// of term, holds every ledger entry above index from that was committed in an earlier
+// term. Entries at or below l's snapshot index are covered by its snapshot, which Snapshot
+// Safety checks against the ledger; entries at or below the ledger's floor were trimmed,
+// and the floor is at most every node's snapshot index.
 //
 // "Committed in a term" is the term of the first node seen committing the entry. It is not
 // the entry's own term: an entry of term 2 may be committed in term 4 while a stale leader
 // of term 3 that lacks it still runs (Figure 8), and that leader breaks nothing.
-func (c *Checker) checkLeaderCompleteness(now time.Duration, id node.ID, term node.Term, log []node.Entry, from int) *Violation {
-	for k := from; k < len(c.committed); k++ {
-		m := &c.meta[k]
+func (c *Checker) checkLeaderCompleteness(now time.Duration, id node.ID, term node.Term, l *logState, from node.Index) *Violation {
+	for i := max(from, l.snapIndex, c.base) + 1; i <= c.top(); i++ {
+		want, m, _ := c.ledgerAt(i)
 		if m.term >= term {
 			continue
 		}
-		if k < len(log) && log[k].SameAs(c.committed[k]) {
+		e, ok := l.entryAt(i)
+		if ok && e.SameAs(*want) {
 			continue
 		}
 		holds := "nothing"
-		if k < len(log) {
-			holds = log[k].String()
+		if ok {
+			holds = e.String()
 		}
-		return violation(LeaderCompleteness, now, term, node.Index(k+1), ids(id, m.by),
+		return violation(LeaderCompleteness, now, term, i, ids(id, m.by),
 			"leader of term %d holds %s where %v was committed in term %d (by node %d)",
-			term, holds, c.committed[k], m.term, m.by)
+			term, holds, *want, m.term, m.by)
 	}
 	return nil
 }
 
 // checkApply checks State Machine Safety (§5.4.3) for the entries node id applied in one
 // step: a node applies only committed entries (applied index at most commit index), in
-// index order, each index once per lifetime, and each equal to the ledger's entry there, so
-// that no two nodes apply different entries at one index. Since every applied entry must
-// equal the committed one, the committed ledger doubles as the applied ledger; it only
-// notes who applied each index first, to name that node in a report.
+// index order, each index once per lifetime (an installed snapshot counts as applying what
+// it covers), and each equal to the ledger's entry there, so that no two nodes apply
+// different entries at one index. Since every applied entry must equal the committed one,
+// the committed ledger doubles as the applied ledger; it only notes who applied each index
+// first, to name that node in a report.
 func (c *Checker) checkApply(now time.Duration, id node.ID, ns *nodeState, apply []node.Entry, v *node.View) *Violation {
 	if v.AppliedIndex > v.CommitIndex {
 		return violation(StateMachineSafety, now, v.Term, v.AppliedIndex, ids(id),
@@ -195,14 +270,18 @@ func (c *Checker) checkApply(now time.Duration, id node.ID, ns *nodeState, apply
 			return violation(StateMachineSafety, now, v.Term, e.Index, ids(id),
 				"applied %v beyond commit index %d", *e, v.CommitIndex)
 		}
-		m := &c.meta[e.Index-1] // the ledger covers v.CommitIndex: checkCommit ran first
-		if was := c.committed[e.Index-1]; !e.SameAs(was) {
+		was, m, ok := c.ledgerAt(e.Index) // the ledger covers v.CommitIndex: checkCommit ran first
+		if !ok {
+			return violation(StateMachineSafety, now, v.Term, e.Index, ids(id),
+				"applied %v, at or below the checker's floor %d (every node's snapshot covers it)", *e, c.base)
+		}
+		if !e.SameAs(*was) {
 			if m.appliedBy != node.None {
 				return violation(StateMachineSafety, now, v.Term, e.Index, ids(m.appliedBy, id),
-					"node %d applied %v, node %d applies %v", m.appliedBy, was, id, *e)
+					"node %d applied %v, node %d applies %v", m.appliedBy, *was, id, *e)
 			}
 			return violation(StateMachineSafety, now, v.Term, e.Index, ids(m.by, id),
-				"node %d applies %v where node %d committed %v", id, *e, m.by, was)
+				"node %d applies %v where node %d committed %v", id, *e, m.by, *was)
 		}
 		if m.appliedBy == node.None {
 			m.appliedBy = id

@@ -4,18 +4,23 @@ import (
 	"time"
 
 	"raftsim/node"
+	"raftsim/node/kv"
 )
 
 // Final re-checks every property from scratch over the nodes' views at virtual time now
 // (views[i] is node i+1, live or as last known), as a slow cross-check of the incremental
-// checks: pairwise Log Matching over all logs, one leader per term over the records and the
-// views, agreement of every committed and applied prefix, every committed entry present in
-// the log of every leader of a later term, and each view's vote against the vote record.
-// It costs O(n² · log length) and is meant for the end of a run and for tests.
+// checks: pairwise Log Matching over all logs (a snapshot standing for the committed
+// prefix), one leader per term over the records and the views, agreement of every
+// committed and applied range, every committed entry present in the log of every leader of
+// a later term above its snapshot, every snapshot against the ledger and the reference
+// states, replicas' states against each other and the reference, and each view's vote
+// against the vote record. It costs O(n² · log length) plus a kv.Restore per snapshot and
+// is meant for the end of a run and for tests.
 //
 // Where the incremental checker needs its records (the term an entry was committed in, the
-// leaders and votes of the past), Final uses them; where the views suffice it does not, so
-// a fault in the incremental bookkeeping shows as a disagreement.
+// leaders and votes of the past, the committed prefix the nodes' snapshots cover), Final
+// uses them; where the views suffice it does not, so a fault in the incremental
+// bookkeeping shows as a disagreement.
 func (c *Checker) Final(now time.Duration, views []node.View) *Violation {
 	if x := c.finalElectionSafety(now, views); x != nil {
 		return x
@@ -25,7 +30,7 @@ func (c *Checker) Final(now time.Duration, views []node.View) *Violation {
 			return x
 		}
 	}
-	if x := finalLogMatching(now, views); x != nil {
+	if x := c.finalLogMatching(now, views); x != nil {
 		return x
 	}
 	if x := c.finalCommitted(now, views); x != nil {
@@ -34,7 +39,10 @@ func (c *Checker) Final(now time.Duration, views []node.View) *Violation {
 	if x := c.finalLeaderCompleteness(now, views); x != nil {
 		return x
 	}
-	if x := finalApplied(now, views); x != nil {
+	if x := c.finalSnapshots(now, views); x != nil {
+		return x
+	}
+	if x := c.finalApplied(now, views); x != nil {
 		return x
 	}
 	return c.finalVotes(now, views)
@@ -70,15 +78,25 @@ func (c *Checker) finalElectionSafety(now time.Duration, views []node.View) *Vio
 	return nil
 }
 
-// finalLogShape checks that a view's log is well formed (Log Write): Log[k].Index == k+1,
-// terms between 1 and the node's term, never decreasing.
+// finalLogShape checks that a view's log is well formed (Log Write): Log[k].Index ==
+// SnapshotIndex+k+1, terms between 1 and the node's term, never decreasing from the
+// snapshot's term on, and the view's snapshot at its snapshot position.
 func finalLogShape(now time.Duration, id node.ID, v *node.View) *Violation {
-	var prev node.Term
+	if v.Snapshot.Index != v.SnapshotIndex || v.Snapshot.Term != v.SnapshotTerm {
+		return violation(SnapshotSafety, now, v.Term, v.SnapshotIndex, ids(id),
+			"the view's snapshot is at %d@t%d but its snapshot position is %d@t%d",
+			v.Snapshot.Index, v.Snapshot.Term, v.SnapshotIndex, v.SnapshotTerm)
+	}
+	if x := checkSnapshotTerm(now, id, v, v.SnapshotTerm); x != nil {
+		return x
+	}
+	prev := v.SnapshotTerm
 	for k := range v.Log {
 		e := &v.Log[k]
+		i := v.SnapshotIndex + node.Index(k+1)
 		switch {
-		case e.Index != node.Index(k+1):
-			return violation(LogWrite, now, v.Term, node.Index(k+1), ids(id), "log position %d holds %v", k+1, *e)
+		case e.Index != i:
+			return violation(LogWrite, now, v.Term, i, ids(id), "log position %d (index %d) holds %v", k+1, i, *e)
 		case e.Term == 0 || e.Term > v.Term:
 			return violation(LogWrite, now, v.Term, e.Index, ids(id), "entry %v has a term outside 1..%d", *e, v.Term)
 		case e.Term < prev:
@@ -91,20 +109,46 @@ func finalLogShape(now time.Duration, id node.ID, v *node.View) *Violation {
 
 // finalLogMatching checks Log Matching (§5.3) pairwise: if two logs hold an entry with the
 // same index and term, they are identical up to it. It suffices to find the highest index
-// at which two logs agree on the term and compare everything up to it.
-func finalLogMatching(now time.Duration, views []node.View) *Violation {
+// at which two logs agree on the term (a snapshot position counts) and compare everything
+// up to it that both hold; what one holds and the other's snapshot covers must be the
+// committed ledger's, since the snapshot is the committed prefix.
+func (c *Checker) finalLogMatching(now time.Duration, views []node.View) *Violation {
 	for a := range views {
 		for b := a + 1; b < len(views); b++ {
-			la, lb := views[a].Log, views[b].Log
-			top := min(len(la), len(lb)) - 1
-			for top >= 0 && la[top].Term != lb[top].Term {
-				top--
+			va, vb := &views[a], &views[b]
+			lo := max(va.SnapshotIndex, vb.SnapshotIndex)
+			top := min(va.LastIndex(), vb.LastIndex())
+			for ; top >= lo && top > 0; top-- {
+				ta, _ := va.TermAt(top)
+				tb, _ := vb.TermAt(top)
+				if ta == tb {
+					break
+				}
 			}
-			for k := 0; k <= top; k++ {
-				if !la[k].SameAs(lb[k]) {
-					return violation(LogMatching, now, la[top].Term, node.Index(top+1), ids(node.ID(a+1), node.ID(b+1)),
-						"both hold index %d in term %d but differ at index %d: %v and %v",
-						top+1, la[top].Term, k+1, la[k], lb[k])
+			if top < lo || top == 0 {
+				continue // no common (index, term) both logs know
+			}
+			t, _ := va.TermAt(top)
+			for i := lo + 1; i <= top; i++ {
+				ea, _ := va.EntryAt(i)
+				eb, _ := vb.EntryAt(i)
+				if !ea.SameAs(eb) {
+					return violation(LogMatching, now, t, top, ids(node.ID(a+1), node.ID(b+1)),
+						"both hold index %d in term %d but differ at index %d: %v and %v", top, t, i, ea, eb)
+				}
+			}
+			// The view with the lower snapshot holds, up to lo, what the other's covers.
+			lower, lid := va, node.ID(a+1)
+			if vb.SnapshotIndex < va.SnapshotIndex {
+				lower, lid = vb, node.ID(b+1)
+			}
+			for i := max(lower.SnapshotIndex, c.base) + 1; i <= lo; i++ {
+				e, _ := lower.EntryAt(i)
+				want, _, ok := c.ledgerAt(i)
+				if ok && !e.SameAs(*want) {
+					return violation(LogMatching, now, t, top, ids(node.ID(a+1), node.ID(b+1)),
+						"both hold index %d in term %d but node %d holds %v at index %d where the other's snapshot covers the committed %v",
+						top, t, lid, e, i, *want)
 				}
 			}
 		}
@@ -112,30 +156,37 @@ func finalLogMatching(now time.Duration, views []node.View) *Violation {
 	return nil
 }
 
-// finalCommitted checks Commit Agreement (§5.4): every view's committed prefix lies in its
-// log, agrees with every other view's, and agrees with the ledger; the ledger itself is well
-// formed.
+// finalCommitted checks Commit Agreement (§5.4): every view's committed range (above its
+// snapshot) lies in its log, agrees with every other view's, and agrees with the ledger;
+// the ledger itself is well formed.
 func (c *Checker) finalCommitted(now time.Duration, views []node.View) *Violation {
 	for k := range c.committed {
-		if c.committed[k].Index != node.Index(k+1) {
-			return violation(CommitAgreement, now, c.committed[k].Term, node.Index(k+1), nil,
-				"ledger position %d holds %v", k+1, c.committed[k])
+		if i := c.base + node.Index(k+1); c.committed[k].Index != i {
+			return violation(CommitAgreement, now, c.committed[k].Term, i, nil,
+				"ledger position %d (index %d) holds %v", k+1, i, c.committed[k])
 		}
 	}
 	for a := range views {
 		va := &views[a]
+		ida := node.ID(a + 1)
 		if va.CommitIndex > va.LastIndex() {
-			return violation(CommitAgreement, now, va.Term, va.CommitIndex, ids(node.ID(a+1)),
+			return violation(CommitAgreement, now, va.Term, va.CommitIndex, ids(ida),
 				"commit index %d is past the last log index %d", va.CommitIndex, va.LastIndex())
 		}
-		n := min(int(va.CommitIndex), len(c.committed))
-		if x := samePrefix(now, CommitAgreement, node.ID(a+1), va.Log, 0, c.committed, n); x != nil {
+		if x := checkSnapshotFloor(now, ida, va); x != nil {
 			return x
+		}
+		for i := max(va.SnapshotIndex, c.base) + 1; i <= min(va.CommitIndex, c.top()); i++ {
+			e, _ := va.EntryAt(i)
+			if want, _, _ := c.ledgerAt(i); !e.SameAs(*want) {
+				return violation(CommitAgreement, now, e.Term, i, ids(ida),
+					"node %d holds %v where the ledger has %v", ida, e, *want)
+			}
 		}
 		for b := a + 1; b < len(views); b++ {
 			vb := &views[b]
 			n := min(va.CommitIndex, vb.CommitIndex, vb.LastIndex())
-			if x := samePrefix(now, CommitAgreement, node.ID(a+1), va.Log, node.ID(b+1), vb.Log, int(n)); x != nil {
+			if x := sameRange(now, CommitAgreement, ida, va, node.ID(b+1), vb, n); x != nil {
 				return x
 			}
 		}
@@ -143,34 +194,32 @@ func (c *Checker) finalCommitted(now time.Duration, views []node.View) *Violatio
 	return nil
 }
 
-// samePrefix reports the first index up to n at which logs a (of node ida) and b (of node
-// idb, or the ledger if idb is None) differ, as a violation of check.
-func samePrefix(now time.Duration, check string, ida node.ID, a []node.Entry, idb node.ID, b []node.Entry, n int) *Violation {
-	for k := 0; k < n; k++ {
-		if a[k].SameAs(b[k]) {
-			continue
+// sameRange reports the first index up to n, above both snapshots, at which the logs of
+// views a (of node ida) and b (of node idb) differ, as a violation of check.
+func sameRange(now time.Duration, check string, ida node.ID, a *node.View, idb node.ID, b *node.View, n node.Index) *Violation {
+	for i := max(a.SnapshotIndex, b.SnapshotIndex) + 1; i <= n; i++ {
+		ea, _ := a.EntryAt(i)
+		eb, _ := b.EntryAt(i)
+		if !ea.SameAs(eb) {
+			return violation(check, now, ea.Term, i, ids(ida, idb), "node %d holds %v, node %d holds %v", ida, ea, idb, eb)
 		}
-		if idb == node.None {
-			return violation(check, now, a[k].Term, node.Index(k+1), ids(ida),
-				"node %d holds %v where the ledger has %v", ida, a[k], b[k])
-		}
-		return violation(check, now, a[k].Term, node.Index(k+1), ids(ida, idb),
-			"node %d holds %v, node %d holds %v", ida, a[k], idb, b[k])
 	}
 	return nil
 }
 
 // finalLeaderCompleteness checks Leader Completeness (§5.4) for every view in the leader
-// role, of term T: its log holds every ledger entry committed in a term below T, and every
-// entry another view committed while in a term below T (a node learns of a commit in a term
-// no later than its current one, so such entries were committed in a term below T).
+// role, of term T: its log holds, above its snapshot, every ledger entry committed in a
+// term below T, and every entry another view committed while in a term below T (a node
+// learns of a commit in a term no later than its current one, so such entries were
+// committed in a term below T).
 func (c *Checker) finalLeaderCompleteness(now time.Duration, views []node.View) *Violation {
 	for y := range views {
 		vy := &views[y]
 		if vy.Role != node.Leader {
 			continue
 		}
-		if x := c.checkLeaderCompleteness(now, node.ID(y+1), vy.Term, vy.Log, 0); x != nil {
+		ly := viewLog(vy)
+		if x := c.checkLeaderCompleteness(now, node.ID(y+1), vy.Term, &ly, 0); x != nil {
 			return x
 		}
 		for x := range views {
@@ -178,11 +227,12 @@ func (c *Checker) finalLeaderCompleteness(now time.Duration, views []node.View) 
 			if vx.Term >= vy.Term {
 				continue
 			}
-			for k := 0; k < int(vx.CommitIndex); k++ {
-				if k >= len(vy.Log) || !vy.Log[k].SameAs(vx.Log[k]) {
-					return violation(LeaderCompleteness, now, vy.Term, node.Index(k+1), ids(node.ID(y+1), node.ID(x+1)),
+			for i := max(vx.SnapshotIndex, vy.SnapshotIndex) + 1; i <= min(vx.CommitIndex, vx.LastIndex()); i++ {
+				ex, _ := vx.EntryAt(i)
+				if ey, ok := vy.EntryAt(i); !ok || !ey.SameAs(ex) {
+					return violation(LeaderCompleteness, now, vy.Term, i, ids(node.ID(y+1), node.ID(x+1)),
 						"leader of term %d lacks %v, committed at node %d in term %d or earlier",
-						vy.Term, vx.Log[k], x+1, vx.Term)
+						vy.Term, ex, x+1, vx.Term)
 				}
 			}
 		}
@@ -190,20 +240,57 @@ func (c *Checker) finalLeaderCompleteness(now time.Duration, views []node.View) 
 	return nil
 }
 
-// finalApplied checks State Machine Safety (§5.4.3): every view applied no more than it
-// committed, and any two views' applied prefixes agree.
-func finalApplied(now time.Duration, views []node.View) *Violation {
+// finalSnapshots checks Snapshot Safety (§7) for every view's snapshot: at or below its
+// commit index, of the committed term at its index, restoring to the reference state
+// there; equal to the state machine of its own view if that has applied exactly its index;
+// and equal to any other view's snapshot at the same index.
+func (c *Checker) finalSnapshots(now time.Duration, views []node.View) *Violation {
+	restored := make([]*kv.Store, len(views))
 	for a := range views {
 		va := &views[a]
+		ida := node.ID(a + 1)
+		st, x := c.checkSnapshot(now, ida, va, &va.Snapshot, va.CommitIndex, "commit")
+		if x != nil {
+			return x
+		}
+		restored[a] = st
+		if st != nil && va.Store != nil && va.AppliedIndex == va.Snapshot.Index && !st.Equal(va.Store) {
+			return violation(SnapshotSafety, now, va.Term, va.Snapshot.Index, ids(ida),
+				"snapshot at index %d differs from the node's own state machine at that index", va.Snapshot.Index)
+		}
+		for b := 0; b < a && st != nil; b++ {
+			if restored[b] != nil && views[b].Snapshot.Index == va.Snapshot.Index && !restored[b].Equal(st) {
+				return violation(SnapshotSafety, now, va.Term, va.Snapshot.Index, ids(node.ID(b+1), ida),
+					"two snapshots at index %d hold different states", va.Snapshot.Index)
+			}
+		}
+	}
+	return nil
+}
+
+// finalApplied checks State Machine Safety (§5.4.3): every view applied no more than it
+// committed, any two views' applied ranges agree, every state machine is the reference
+// state at its applied index, and two state machines at one applied index are equal.
+func (c *Checker) finalApplied(now time.Duration, views []node.View) *Violation {
+	for a := range views {
+		va := &views[a]
+		ida := node.ID(a + 1)
 		if va.AppliedIndex > va.CommitIndex {
-			return violation(StateMachineSafety, now, va.Term, va.AppliedIndex, ids(node.ID(a+1)),
+			return violation(StateMachineSafety, now, va.Term, va.AppliedIndex, ids(ida),
 				"applied index %d is above commit index %d", va.AppliedIndex, va.CommitIndex)
+		}
+		if x := c.checkState(now, ida, va); x != nil {
+			return x
 		}
 		for b := a + 1; b < len(views); b++ {
 			vb := &views[b]
 			n := min(va.AppliedIndex, vb.AppliedIndex, vb.LastIndex())
-			if x := samePrefix(now, StateMachineSafety, node.ID(a+1), va.Log, node.ID(b+1), vb.Log, int(n)); x != nil {
+			if x := sameRange(now, StateMachineSafety, ida, va, node.ID(b+1), vb, n); x != nil {
 				return x
+			}
+			if va.Store != nil && vb.Store != nil && va.AppliedIndex == vb.AppliedIndex && !va.Store.Equal(vb.Store) {
+				return violation(StateMachineSafety, now, va.Term, va.AppliedIndex, ids(ida, node.ID(b+1)),
+					"state after applying index %d differs between the two nodes", va.AppliedIndex)
 			}
 		}
 	}

@@ -1,9 +1,11 @@
 package check
 
 import (
+	"slices"
 	"testing"
 
 	"raftsim/node"
+	"raftsim/node/kv"
 )
 
 // TestFinalCatches feeds Final hand-built views, each breaking one property, with the
@@ -59,6 +61,52 @@ func TestFinalCatches(t *testing.T) {
 					h.views[id] = v
 				}
 			}
+			wantViolation(t, h.final(), tc.check)
+		})
+	}
+}
+
+// TestFinalCatchesWithSnapshots runs a legal history with snapshots, then breaks one
+// node's view so that one property fails; Final must report it.
+func TestFinalCatchesWithSnapshots(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(h *harness)
+		check string
+	}{
+		{"log position off the snapshot offset", func(h *harness) {
+			v := &h.views[2]
+			v.Log = append([]node.Entry{noop(1, 1)}, v.Log...)
+		}, LogWrite},
+		{"snapshot position differs from the snapshot", func(h *harness) { h.views[2].Snapshot.Term = 2 }, SnapshotSafety},
+		{"snapshot data differs from the state at its index", func(h *harness) {
+			v := &h.views[2]
+			v.Snapshot.Data = kv.NewStore().Encode()
+		}, SnapshotSafety},
+		{"snapshot term differs from the committed one", func(h *harness) {
+			v := &h.views[2]
+			v.Term, v.SnapshotTerm, v.Snapshot.Term = 3, 3, 3
+			v.Log, v.CommitIndex, v.AppliedIndex = nil, 5, 5
+		}, SnapshotSafety},
+		{"commit index below the snapshot", func(h *harness) { h.views[2].CommitIndex = 1 }, MonotonicIndexes},
+		{"a log differs from what another's snapshot covers", func(h *harness) {
+			v := &h.views[3] // holds 1..5 uncommitted; 1 and 2 compacted up to 5
+			v.Log = append(slices.Clone(v.Log[:2]), cmd(3, 1, "other"), v.Log[3], v.Log[4])
+		}, LogMatching},
+		{"state machine differs from the reference", func(h *harness) {
+			h.views[2].Store.Apply(kv.Command{Client: 7, Seq: 1, Op: kv.OpPut, Key: "z", Value: "z"})
+		}, StateMachineSafety},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(3)
+			if x := h.run(cat(snapBase(), clientLoad(5, 2), []op{replicate(1, 2, 7), commit(1, 7), replicate(1, 2, 7)})...); x != nil {
+				t.Fatalf("history: %v", x)
+			}
+			if x := h.final(); x != nil {
+				t.Fatalf("Final before the edit: %v", x)
+			}
+			tc.edit(h)
 			wantViolation(t, h.final(), tc.check)
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"raftsim/node"
+	"raftsim/node/kv"
 )
 
 // harness plays a hand-written cluster history into a Checker: each op edits one node's
@@ -15,12 +16,18 @@ type harness struct {
 	c     *Checker
 	now   time.Duration
 	views []node.View // views[id]; slot 0 unused
+	// installKeepsLog makes replicate's installs keep the follower's entries after the
+	// snapshot's index even if its term there differs (a bug, for the model test).
+	installKeepsLog bool
+	// installs and compactions count what the history did, for tests to see coverage.
+	installs, compactions int
 }
 
 func newHarness(n int) *harness {
 	h := &harness{c: New(n), views: make([]node.View, n+1)}
 	for i := 1; i <= n; i++ {
 		h.views[i].ID = node.ID(i)
+		h.views[i].Store = kv.NewStore()
 	}
 	return h
 }
@@ -49,12 +56,16 @@ func (h *harness) step(id node.ID, edit func(v *node.View) node.Output) *Violati
 // final runs Final over the current views.
 func (h *harness) final() *Violation { return h.c.Final(h.now, h.views[1:]) }
 
-// write replaces the log of v from index first on with es, copying so that no slice the
-// checker holds is modified (entries are immutable; logs are copy-on-truncate).
+// write replaces the log of v from index first (above its snapshot) on with es, copying
+// so that no slice the checker holds is modified (entries are immutable; logs are
+// copy-on-truncate).
 func write(v *node.View, first node.Index, es ...node.Entry) []node.Entry {
-	v.Log = append(slices.Clip(v.Log[:first-1]), es...)
+	v.Log = append(slices.Clip(v.Log[:first-1-v.SnapshotIndex]), es...)
 	return es
 }
+
+// pos is the position in v.Log of index i (above the snapshot).
+func pos(v *node.View, i node.Index) int { return int(i - v.SnapshotIndex - 1) }
 
 func noop(i node.Index, t node.Term) node.Entry {
 	return node.Entry{Index: i, Term: t, Kind: node.EntryNoOp}
@@ -62,6 +73,12 @@ func noop(i node.Index, t node.Term) node.Entry {
 
 func cmd(i node.Index, t node.Term, data string) node.Entry {
 	return node.Entry{Index: i, Term: t, Kind: node.EntryNormal, Data: data}
+}
+
+// kvc is an EntryCommand entry: client cl's command seq, appending value to key.
+func kvc(i node.Index, t node.Term, cl kv.ClientID, seq uint64, key, value string) node.Entry {
+	return node.Entry{Index: i, Term: t, Kind: node.EntryCommand,
+		Data: kv.Command{Client: cl, Seq: seq, Op: kv.OpAppend, Key: key, Value: value}.Encode()}
 }
 
 // setTerm moves v to term t as a follower, forgetting its vote if the term is new.
@@ -118,8 +135,20 @@ func propose(id node.ID, data string) op {
 	}
 }
 
+// proposeKV: leader id appends client cl's command seq, appending value to key.
+func proposeKV(id node.ID, cl kv.ClientID, seq uint64, key, value string) op {
+	return func(h *harness) *Violation {
+		return h.step(id, func(v *node.View) node.Output {
+			i := v.LastIndex() + 1
+			return node.Output{Entries: write(v, i, kvc(i, v.Term, cl, seq, key, value))}
+		})
+	}
+}
+
 // replicate: from's log up to index upto reaches to, which truncates at the first
-// conflict, like an AppendEntries from index 1, and learns from's commit index.
+// conflict, like an AppendEntries from index 1, and learns from's commit index. If to's log
+// does not reach from's snapshot with its term, from sends its snapshot first (Figure 13):
+// to keeps its entries after it if it holds the snapshot's index with its term.
 func replicate(from, to node.ID, upto node.Index) op {
 	return func(h *harness) *Violation {
 		src := h.views[from]
@@ -127,34 +156,106 @@ func replicate(from, to node.ID, upto node.Index) op {
 			setTerm(v, src.Term)
 			v.Leader = from
 			var out node.Output
-			for k := node.Index(1); k <= upto; k++ {
-				if t, ok := v.TermAt(k); !ok || t != src.Log[k-1].Term {
-					out.Entries = write(v, k, src.Log[k-1:upto]...)
+			if s := src.SnapshotIndex; s > v.SnapshotIndex {
+				if t, ok := v.TermAt(s); !ok || t != src.SnapshotTerm {
+					install(v, &src.Snapshot, h.installKeepsLog)
+					h.installs++
+					out.InstallSnapshot = &src.Snapshot
+				}
+			}
+			for k := max(v.SnapshotIndex, src.SnapshotIndex) + 1; k <= upto; k++ {
+				if t, ok := v.TermAt(k); !ok || t != src.Log[pos(&src, k)].Term {
+					out.Entries = write(v, k, src.Log[pos(&src, k):pos(&src, upto)+1]...)
 					break
 				}
 			}
-			out.Apply = advance(v, min(src.CommitIndex, upto))
+			advance(v, min(src.CommitIndex, upto), &out)
 			return out
 		})
 	}
 }
 
-// advance moves v's commit index up to c (never down) and applies what it committed.
-func advance(v *node.View, c node.Index) []node.Entry {
+// install makes v what installing snapshot s makes it (Figure 13), as a node does; with
+// buggy, it keeps the entries after s whatever term v holds at s's index.
+func install(v *node.View, s *node.Snapshot, buggy bool) {
+	if t, ok := v.TermAt(s.Index); ok && (t == s.Term || buggy) && s.Index >= v.SnapshotIndex {
+		v.Log = slices.Clip(v.Log[pos(v, s.Index)+1:])
+	} else {
+		v.Log = nil
+	}
+	v.SnapshotIndex, v.SnapshotTerm, v.Snapshot = s.Index, s.Term, *s
+	v.CommitIndex = max(v.CommitIndex, s.Index)
+	if v.AppliedIndex < s.Index {
+		st, err := kv.Restore(s.Data)
+		if err != nil {
+			panic(err)
+		}
+		v.Store, v.AppliedIndex = st, s.Index
+	}
+}
+
+// advance moves v's commit index up to c (never down) and applies what it committed to
+// v's store, filling out's Apply and Commands.
+func advance(v *node.View, c node.Index, out *node.Output) {
 	if c <= v.CommitIndex {
-		return nil
+		return
 	}
 	v.CommitIndex = c
-	apply := v.Log[v.AppliedIndex:c]
+	out.Apply = v.Log[pos(v, v.AppliedIndex+1) : pos(v, c)+1]
+	for _, e := range out.Apply {
+		if e.Kind != node.EntryCommand || v.Store == nil {
+			continue
+		}
+		cmd, err := kv.Decode(e.Data)
+		if err != nil || cmd.Op == kv.OpGet {
+			continue
+		}
+		_, o := v.Store.Apply(cmd)
+		out.Commands = append(out.Commands, node.AppliedCommand{Index: e.Index, Client: cmd.Client, Seq: cmd.Seq, Outcome: o})
+	}
 	v.AppliedIndex = c
-	return apply
 }
 
 // commit: id's commit index advances to c, and it applies up to it.
 func commit(id node.ID, c node.Index) op {
 	return func(h *harness) *Violation {
-		return h.step(id, func(v *node.View) node.Output { return node.Output{Apply: advance(v, c)} })
+		return h.step(id, func(v *node.View) node.Output {
+			var out node.Output
+			advance(v, c, &out)
+			return out
+		})
 	}
+}
+
+// takeSnapshot: id takes a snapshot of its state machine at its applied index
+// (Output.SaveSnapshot) and, in a later step (InputSnapshotSaved), compacts its log up to
+// it. f, if not nil, edits the snapshot taken.
+func takeSnapshot(id node.ID, f func(s *node.Snapshot)) op {
+	return func(h *harness) *Violation {
+		var s node.Snapshot
+		x := h.step(id, func(v *node.View) node.Output {
+			t, _ := v.TermAt(v.AppliedIndex)
+			s = node.Snapshot{Index: v.AppliedIndex, Term: t, Data: v.Store.Encode()}
+			if f != nil {
+				f(&s)
+			}
+			return node.Output{SaveSnapshot: &s}
+		})
+		if x != nil {
+			return x
+		}
+		h.compactions++
+		return h.step(id, func(v *node.View) node.Output {
+			compact(v, &s)
+			return node.Output{}
+		})
+	}
+}
+
+// compact drops v's log up to snapshot s and makes s its snapshot.
+func compact(v *node.View, s *node.Snapshot) {
+	v.Log = v.Log[pos(v, s.Index)+1:]
+	v.SnapshotIndex, v.SnapshotTerm, v.Snapshot = s.Index, s.Term, *s
 }
 
 // edit: an arbitrary step of id, for hand-built violations.
@@ -171,13 +272,23 @@ func crash(id node.ID) op {
 	}
 }
 
-// restart: id comes back from a disk that kept keep entries of its log, its term and vote;
-// f, if not nil, edits the restored view further.
+// restart: id comes back from a disk that kept its snapshot, keep entries of its log after
+// it, its term and vote; its state machine is restored from the snapshot, and its commit
+// and applied indexes start there. f, if not nil, edits the restored view further.
 func restart(id node.ID, keep int, f func(v *node.View)) op {
 	return func(h *harness) *Violation {
 		h.now += time.Millisecond
 		v := &h.views[id]
-		*v = node.View{ID: id, Term: v.Term, Vote: v.Vote, Log: slices.Clip(v.Log[:keep])}
+		st := kv.NewStore()
+		if v.Snapshot.Index > 0 {
+			var err error
+			if st, err = kv.Restore(v.Snapshot.Data); err != nil {
+				panic(err)
+			}
+		}
+		*v = node.View{ID: id, Term: v.Term, Vote: v.Vote, Log: slices.Clip(v.Log[:keep]),
+			SnapshotIndex: v.SnapshotIndex, SnapshotTerm: v.SnapshotTerm, Snapshot: v.Snapshot,
+			CommitIndex: v.SnapshotIndex, AppliedIndex: v.SnapshotIndex, Store: st}
 		if f != nil {
 			f(v)
 		}

@@ -7,6 +7,7 @@ import (
 	"pgregory.net/rapid"
 
 	"raftsim/node"
+	"raftsim/node/kv"
 )
 
 // The property test drives the checker with a small Raft model whose messages arrive at
@@ -19,11 +20,13 @@ import (
 type bug int
 
 const (
-	noBug          bug = iota
-	bugNoLogCheck      // grant votes without the up-to-date check of §5.4.1
-	bugOldTermRule     // commit entries of earlier terms by counting replicas (Figure 8)
-	bugDoubleVote      // grant a vote regardless of the vote already cast
-	bugForgetVote      // restart without the vote
+	noBug               bug = iota
+	bugNoLogCheck           // grant votes without the up-to-date check of §5.4.1
+	bugOldTermRule          // commit entries of earlier terms by counting replicas (Figure 8)
+	bugDoubleVote           // grant a vote regardless of the vote already cast
+	bugForgetVote           // restart without the vote
+	bugInstallKeepsLog      // on an install, keep the entries after it whatever term the log holds at its index
+	bugCompactUnapplied     // compact the log one entry past the applied index
 	numBugs
 )
 
@@ -35,6 +38,8 @@ type model struct {
 	live  []bool
 	match [][]node.Index // match[leader][follower], reset when the leader takes office
 	seq   int
+	// restarts counts restarts, to report coverage.
+	restarts int
 }
 
 func (m *model) majority() int { return m.n/2 + 1 }
@@ -87,9 +92,29 @@ func (m *model) campaign(t *rapid.T, c node.ID) *Violation {
 	})
 }
 
+// propose appends a client command: an append of the next sequence number of one of
+// three clients, so that the state machines' states and sessions change.
 func (m *model) propose(l node.ID) *Violation {
 	m.seq++
-	return propose(l, fmt.Sprintf("c%d", m.seq))(m.h)
+	return proposeKV(l, kv.ClientID(1+m.seq%3), uint64(m.seq), "k", fmt.Sprintf("c%d,", m.seq))(m.h)
+}
+
+// snapshot makes id take a snapshot at its applied index and compact its log, unless it
+// has nothing new to compact; with bugSnapshotAhead it snapshots a state one entry ahead of
+// the index it claims.
+func (m *model) snapshot(id node.ID) *Violation {
+	v := &m.h.views[id]
+	if v.AppliedIndex <= v.SnapshotIndex {
+		return nil
+	}
+	if m.bug == bugCompactUnapplied && v.LastIndex() > v.AppliedIndex {
+		return m.h.step(id, func(v *node.View) node.Output {
+			t, _ := v.TermAt(v.AppliedIndex + 1)
+			compact(v, &node.Snapshot{Index: v.AppliedIndex + 1, Term: t, Data: v.Store.Encode()})
+			return node.Output{}
+		})
+	}
+	return takeSnapshot(id, nil)(m.h)
 }
 
 // replicate sends leader l's log up to upto to f (AppendEntries from index 1), then lets l
@@ -112,8 +137,10 @@ func (m *model) replicate(l, f node.ID, upto node.Index) *Violation {
 					count++
 				}
 			}
-			if count >= m.majority() && (v.Log[c-1].Term == v.Term || m.bug == bugOldTermRule) {
-				return node.Output{Apply: advance(v, c)}
+			if t, _ := v.TermAt(c); count >= m.majority() && (t == v.Term || m.bug == bugOldTermRule) {
+				var out node.Output
+				advance(v, c, &out)
+				return out
 			}
 		}
 		return node.Output{}
@@ -122,6 +149,7 @@ func (m *model) replicate(l, f node.ID, upto node.Index) *Violation {
 
 func (m *model) restart(id node.ID) *Violation {
 	m.live[id] = true
+	m.restarts++
 	vote := m.h.views[id].Vote
 	return restart(id, len(m.h.views[id].Log), func(v *node.View) {
 		if m.bug != bugForgetVote {
@@ -139,7 +167,7 @@ func (m *model) act(t *rapid.T) *Violation {
 		return m.restart(id)
 	}
 	v := &m.h.views[id]
-	switch rapid.IntRange(0, 9).Draw(t, "action") {
+	switch rapid.IntRange(0, 11).Draw(t, "action") {
 	case 0, 1:
 		return m.campaign(t, id)
 	case 2:
@@ -149,10 +177,19 @@ func (m *model) act(t *rapid.T) *Violation {
 		if v.Role == node.Leader {
 			return m.propose(id)
 		}
+	case 5, 6:
+		return m.snapshot(id)
 	default:
+		// Replication is the most common event; let the newest live leader do it if id
+		// is not one, so that logs grow long enough for compaction and installs.
+		for j := 1; j <= m.n && v.Role != node.Leader; j++ {
+			if w := &m.h.views[j]; m.live[j] && w.Role == node.Leader && (v.Role != node.Leader || w.Term > v.Term) {
+				id, v = node.ID(j), w
+			}
+		}
 		f := node.ID(rapid.IntRange(1, m.n).Draw(t, "to"))
 		if v.Role == node.Leader && f != id && m.live[f] {
-			upto := node.Index(rapid.IntRange(0, len(v.Log)).Draw(t, "upto"))
+			upto := node.Index(rapid.IntRange(int(v.SnapshotIndex), int(v.LastIndex())).Draw(t, "upto"))
 			return m.replicate(id, f, upto)
 		}
 	}
@@ -161,19 +198,24 @@ func (m *model) act(t *rapid.T) *Violation {
 
 func TestModelAgreesWithFinal(t *testing.T) {
 	var caught, runs [numBugs]int
+	var installs, compactions, restarts int
 	rapid.Check(t, func(t *rapid.T) {
 		n := rapid.IntRange(3, 5).Draw(t, "nodes")
 		m := &model{h: newHarness(n), n: n, live: make([]bool, n+1), match: make([][]node.Index, n+1)}
 		m.bug = bug(rapid.IntRange(0, int(numBugs)-1).Draw(t, "bug"))
+		m.h.installKeepsLog = m.bug == bugInstallKeepsLog
 		for i := range m.live {
 			m.live[i] = true
 		}
 		runs[m.bug]++
-		steps := rapid.IntRange(1, 80).Draw(t, "steps")
+		steps := rapid.IntRange(1, 200).Draw(t, "steps")
 		var inc *Violation
 		for s := 0; s < steps && inc == nil; s++ {
 			inc = m.act(t)
 		}
+		installs += m.h.installs
+		compactions += m.h.compactions
+		restarts += m.restarts
 		if inc != nil {
 			if m.bug == noBug {
 				t.Fatalf("correct model failed: %v", inc)
@@ -185,5 +227,5 @@ func TestModelAgreesWithFinal(t *testing.T) {
 			t.Fatalf("Final found what the incremental checker missed (bug %d): %v", m.bug, x)
 		}
 	})
-	t.Logf("runs per bug %v, caught %v", runs, caught)
+	t.Logf("runs per bug %v, caught %v; %d installs, %d compactions, %d restarts", runs, caught, installs, compactions, restarts)
 }
