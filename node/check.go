@@ -32,10 +32,14 @@ func (n *Node) wellFormed(m *Message) bool {
 		// follower could hold.
 		return m.Success || (m.ConflictIndex >= 1 && m.ConflictTerm <= m.Term)
 	case MsgSnap:
-		return m.SnapIndex >= 1 && m.SnapTerm >= 1 && m.SnapTerm <= m.Term && m.Offset >= 0 &&
-			m.SnapConfig.Validate() == nil && (len(m.Chunk) > 0 || m.Done)
+		s := m.Snap
+		return s != nil && s.Index >= 1 && s.Term >= 1 && s.Term <= m.Term && s.Offset >= 0 &&
+			s.Config.Validate() == nil && (len(s.Data) > 0 || s.Done)
 	case MsgSnapResp:
-		return m.Offset >= 0 && m.SnapTerm <= m.Term
+		return m.Snap != nil && m.Snap.Offset >= 0 && m.Snap.Term <= m.Term
+	}
+	if m.Snap != nil {
+		return false
 	}
 	return true
 }

@@ -62,7 +62,7 @@ type Node struct {
 	store   *kv.Store // the state machine, after applying entries up to applied
 
 	// Snapshots (§7, see snapshot.go).
-	snap      Snapshot       // the latest durable snapshot; the log is compacted up to it
+	snap      *Snapshot       // the latest durable snapshot (immutable; replaced, never modified)
 	saving    *Snapshot      // a snapshot being saved by the host, or nil
 	snapProg  []snapProgress // leader: per peer, the snapshot transfer in progress
 	snapRecv  snapReceiver   // follower: the snapshot being received
@@ -140,7 +140,7 @@ func New(cfg Config, d DurableState) (*Node, error) {
 		term:                 d.HardState.Term,
 		vote:                 d.HardState.Vote,
 		log:                  raftLog{snapIndex: d.Snapshot.Index, snapTerm: d.Snapshot.Term, entries: slices.Clone(d.Log)},
-		snap:                 d.Snapshot,
+		snap:                 cloneSnapshot(d.Snapshot),
 		commit:               d.Snapshot.Index,
 		applied:              d.Snapshot.Index,
 		role:                 Follower,
@@ -271,7 +271,7 @@ func (n *Node) View() View {
 		TransferTarget: n.transferTarget,
 		TransferSince:  n.transferSince,
 		SnapshotTerm:   n.log.snapTerm,
-		Snapshot:       n.snap,
+		Snapshot:       n.viewSnapshot(),
 		Log:            n.log.entries[:last:last],
 		CommitIndex:    n.commit,
 		AppliedIndex:   n.applied,

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"slices"
 	"time"
 
 	"raftsim/node/kv"
@@ -37,6 +36,20 @@ type snapReceiver struct {
 	buf   []byte
 }
 
+// cloneSnapshot returns a node-owned copy of a durable snapshot.
+func cloneSnapshot(s Snapshot) *Snapshot {
+	s.Config = cloneConfig(s.Config)
+	return &s
+}
+
+// viewSnapshot is the snapshot for View: nil if there is none.
+func (n *Node) viewSnapshot() *Snapshot {
+	if n.snap.IsZero() {
+		return nil
+	}
+	return n.snap
+}
+
 // maybeSnapshot takes a snapshot of the state machine when the threshold is reached and
 // no other snapshot is being saved. The snapshot is of one consistent state, the store
 // right after applying index applied; the node keeps serving while the host saves it.
@@ -49,7 +62,7 @@ func (n *Node) maybeSnapshot() *Snapshot {
 		n.broken("applied index %d not in log %d..%d", n.applied, n.log.snapIndex, n.log.lastIndex())
 	}
 	conf := n.configAt(n.applied)
-	n.saving = &Snapshot{Index: n.applied, Term: t, Peers: conf.Voters, Config: conf, Data: n.store.Encode()}
+	n.saving = &Snapshot{Index: n.applied, Term: t, Config: conf, Data: n.store.Encode()}
 	return n.saving
 }
 
@@ -66,7 +79,7 @@ func (n *Node) handleSnapshotSaved(index Index) {
 	if s.Index <= n.snap.Index {
 		return
 	}
-	n.snap = *s
+	n.snap = s
 	n.compactConfigs(s.Index)
 	n.log.compact(s.Index, s.Term)
 }
@@ -84,16 +97,18 @@ func (n *Node) sendSnapshot(i int) {
 	p.sent, p.sentAt, p.sentOf = true, n.now, p.offset
 	data := n.snap.Data
 	end := min(p.offset+n.snapshotChunkSize, len(data))
-	n.send(Message{Type: MsgSnap, To: n.peers[i], Term: n.term, Round: n.round,
-		SnapIndex: n.snap.Index, SnapTerm: n.snap.Term, SnapPeers: n.snap.Peers, SnapConfig: n.snap.Config,
-		Offset: p.offset, Chunk: data[p.offset:end], Done: end == len(data)})
+	n.send(Message{Type: MsgSnap, To: n.peers[i], Term: n.term, Round: n.round, Snap: &SnapChunk{
+		Index: n.snap.Index, Term: n.snap.Term, Config: n.snap.Config,
+		Offset: p.offset, Data: data[p.offset:end], Done: end == len(data)}})
 }
 
 // handleSnap is the InstallSnapshot receiver (Figure 13). The term has been brought up to
 // date.
 func (n *Node) handleSnap(now time.Duration, m *Message) {
+	c := m.Snap
+	ack := &SnapChunk{Index: c.Index, Term: c.Term}
 	if m.Term < n.term {
-		n.send(Message{Type: MsgSnapResp, To: m.From, Term: n.term, SnapIndex: m.SnapIndex, SnapTerm: m.SnapTerm})
+		n.send(Message{Type: MsgSnapResp, To: m.From, Term: n.term, Snap: ack})
 		return
 	}
 	if n.role == Leader || (n.leader != None && n.leader != m.From) {
@@ -102,8 +117,8 @@ func (n *Node) handleSnap(now time.Duration, m *Message) {
 	}
 	n.becomeFollower(now, m.Term, m.From)
 	n.leaderContact = now
-	r := Message{Type: MsgSnapResp, To: m.From, Term: n.term, Round: m.Round, SnapIndex: m.SnapIndex, SnapTerm: m.SnapTerm}
-	if m.SnapIndex <= n.commit {
+	r := Message{Type: MsgSnapResp, To: m.From, Term: n.term, Round: m.Round, Snap: ack}
+	if c.Index <= n.commit {
 		// Older than what this server has committed: ignore it, and tell the leader how
 		// far this log is known to match (committed entries match every later leader's).
 		n.snapRecv = snapReceiver{}
@@ -112,25 +127,25 @@ func (n *Node) handleSnap(now time.Duration, m *Message) {
 		return
 	}
 	rv := &n.snapRecv
-	if m.Offset == 0 && (rv.index != m.SnapIndex || rv.term != m.SnapTerm) {
-		*rv = snapReceiver{index: m.SnapIndex, term: m.SnapTerm} // a new transfer starts
+	if c.Offset == 0 && (rv.index != c.Index || rv.term != c.Term) {
+		*rv = snapReceiver{index: c.Index, term: c.Term} // a new transfer starts
 	}
-	if rv.index == m.SnapIndex && rv.term == m.SnapTerm && m.Offset == len(rv.buf) {
-		if len(rv.buf)+len(m.Chunk) > maxSnapshotBytes {
+	if rv.index == c.Index && rv.term == c.Term && c.Offset == len(rv.buf) {
+		if len(rv.buf)+len(c.Data) > maxSnapshotBytes {
 			n.stats.Rejected++
 			n.snapRecv = snapReceiver{}
 		} else {
-			rv.buf = append(rv.buf, m.Chunk...)
-			if m.Done {
-				n.installSnapshot(m, &r)
+			rv.buf = append(rv.buf, c.Data...)
+			if c.Done {
+				n.installSnapshot(c, &r)
 				n.send(r)
 				return
 			}
 		}
 	}
 	// A chunk out of order, a duplicate, or one of another transfer: say what is held.
-	if rv.index == m.SnapIndex && rv.term == m.SnapTerm {
-		r.Offset = len(rv.buf)
+	if rv.index == c.Index && rv.term == c.Term {
+		ack.Offset = len(rv.buf)
 	}
 	n.send(r)
 }
@@ -138,7 +153,7 @@ func (n *Node) handleSnap(now time.Duration, m *Message) {
 // installSnapshot installs the completely received snapshot: the log keeps its entries
 // after the snapshot only if it holds the snapshot's last entry, and the state machine is
 // reset from the snapshot (Figure 13).
-func (n *Node) installSnapshot(m *Message, r *Message) {
+func (n *Node) installSnapshot(c *SnapChunk, r *Message) {
 	data := string(n.snapRecv.buf)
 	n.snapRecv = snapReceiver{}
 	store, err := kv.Restore(data)
@@ -146,20 +161,19 @@ func (n *Node) installSnapshot(m *Message, r *Message) {
 		n.stats.Rejected++ // a leader sends only snapshots it made: this one is corrupt
 		return
 	}
-	s := &Snapshot{Index: m.SnapIndex, Term: m.SnapTerm, Peers: slices.Clone(m.SnapConfig.Voters),
-		Config: cloneConfig(m.SnapConfig), Data: data}
+	s := &Snapshot{Index: c.Index, Term: c.Term, Config: cloneConfig(c.Config), Data: data}
 	n.log.restore(s.Index, s.Term)
 	// The configuration: the snapshot's, then any configuration entries of the kept
 	// suffix.
 	kept := n.confs[:0:0]
-	for _, c := range n.confs {
-		if c.index > s.Index && c.index <= n.log.lastIndex() {
-			kept = append(kept, c)
+	for _, ce := range n.confs {
+		if ce.index > s.Index && ce.index <= n.log.lastIndex() {
+			kept = append(kept, ce)
 		}
 	}
 	n.confs, n.snapConf = kept, s.Config
 	n.configFromLog()
-	n.snap, n.installed, n.store = *s, s, store
+	n.snap, n.installed, n.store = s, s, store
 	n.commit, n.applied = s.Index, s.Index
 	if n.saving != nil && n.saving.Index <= s.Index {
 		n.saving = nil // overtaken: its InputSnapshotSaved will be ignored
@@ -190,11 +204,12 @@ func (n *Node) handleSnapResp(m *Message) {
 		}
 		return
 	}
-	if !p.active || m.SnapIndex != p.index || m.Offset < 0 || m.Offset > len(n.snap.Data) {
+	c := m.Snap
+	if !p.active || c.Index != p.index || c.Offset < 0 || c.Offset > len(n.snap.Data) {
 		return // about a transfer the leader is no longer making
 	}
-	if m.Offset != p.offset {
-		p.offset = m.Offset
+	if c.Offset != p.offset {
+		p.offset = c.Offset
 		n.sendSnapshot(i)
 	}
 }

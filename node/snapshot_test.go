@@ -90,8 +90,8 @@ func snapFollower(t *testing.T, d DurableState) *Node {
 
 // snapMsg is a one-chunk InstallSnapshot from leader 1 of term 5.
 func snapMsg(index Index, term Term, data string) Message {
-	return Message{Type: MsgSnap, From: 1, To: 2, Term: 5, SnapIndex: index, SnapTerm: term,
-		SnapPeers: []ID{1, 2, 3}, Chunk: data, Done: true}
+	return Message{Type: MsgSnap, From: 1, To: 2, Term: 5, Snap: &SnapChunk{Index: index, Term: term,
+		Config: Configuration{Voters: []ID{1, 2, 3}}, Data: data, Done: true}}
 }
 
 // storeWith returns an encoded store with x = v.
@@ -141,15 +141,15 @@ func TestInstallSnapshotChunksOutOfOrder_Figure13(t *testing.T) {
 	data := storeWith("chunked")
 	chunk := func(off, end int) Message {
 		m := snapMsg(7, 3, data[off:end])
-		m.Offset, m.Done = off, end == len(data)
+		m.Snap.Offset, m.Snap.Done = off, end == len(data)
 		return m
 	}
 	third := len(data) / 3
-	if r := only(t, deliver(n, 1, chunk(third, 2*third)), MsgSnapResp); r.Offset != 0 || r.Success {
+	if r := only(t, deliver(n, 1, chunk(third, 2*third)), MsgSnapResp); r.Snap.Offset != 0 || r.Success {
 		t.Fatalf("chunk before the first: reply %v, want offset 0", r)
 	}
 	deliver(n, 1, chunk(0, third))
-	if r := only(t, deliver(n, 1, chunk(0, third)), MsgSnapResp); r.Offset != third {
+	if r := only(t, deliver(n, 1, chunk(0, third)), MsgSnapResp); r.Snap.Offset != third {
 		t.Fatalf("duplicate first chunk: reply %v, want offset %d", r, third)
 	}
 	deliver(n, 1, chunk(third, 2*third))
@@ -162,7 +162,7 @@ func TestInstallSnapshotChunksOutOfOrder_Figure13(t *testing.T) {
 // §7: a restarted server loads its snapshot and then the log after it; it never replays
 // from the beginning, and its commit and applied indexes start at the snapshot.
 func TestRestartFromSnapshot_7(t *testing.T) {
-	snap := Snapshot{Index: 4, Term: 2, Peers: []ID{1, 2, 3}, Data: storeWith("before")}
+	snap := Snapshot{Index: 4, Term: 2, Config: Configuration{Voters: []ID{1, 2, 3}}, Data: storeWith("before")}
 	log := []Entry{{Index: 5, Term: 3, Kind: EntryNoOp}}
 	n := mustNew(t, testConfig(1, 3, 1), DurableState{HardState: HardState{Term: 3}, Snapshot: snap, Log: log})
 	v := n.View()

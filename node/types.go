@@ -218,22 +218,10 @@ type Message struct {
 	// date their contact with each follower by it.
 	Round uint64
 
-	// MsgSnap: one chunk of the leader's snapshot (Figure 13): the snapshot's last
-	// included index and term, the chunk's byte offset in the snapshot's data, the chunk,
-	// and whether it is the last one. The whole snapshot (index, term, configuration,
-	// data) is Snapshot; Chunk is a substring of Snapshot.Data at Offset.
-	SnapIndex Index
-	SnapTerm  Term
-	Offset    int
-	Chunk     string
-	Done      bool
-	// MsgSnap: the snapshot's configuration (sent with every chunk; it is small).
-	SnapPeers  []ID
-	SnapConfig Configuration
-	// MsgSnapResp: Offset is the number of bytes of the snapshot (SnapIndex, SnapTerm) the
-	// follower holds contiguously from the start, so the leader sends the next chunk from
-	// there; Success means the follower installed it (or already had its entries), and
-	// MatchIndex is then the index its log matches the leader's up to.
+	// MsgSnap and MsgSnapResp: the snapshot chunk, or its acknowledgement. Behind a
+	// pointer because snapshot transfers are rare and every message is copied several
+	// times on its way: the common messages stay small.
+	Snap *SnapChunk
 
 	// MsgVoteResp and MsgAppResp: whether the request was granted or accepted.
 	Success bool
@@ -262,11 +250,15 @@ func (m Message) String() string {
 		return fmt.Sprintf("App %d->%d t%d prev=%d@t%d n=%d commit=%d", m.From, m.To, m.Term,
 			m.PrevLogIndex, m.PrevLogTerm, len(m.Entries), m.LeaderCommit)
 	case MsgSnap:
-		return fmt.Sprintf("Snap %d->%d t%d snap=%d@t%d offset=%d len=%d done=%v", m.From, m.To, m.Term,
-			m.SnapIndex, m.SnapTerm, m.Offset, len(m.Chunk), m.Done)
+		if s := m.Snap; s != nil {
+			return fmt.Sprintf("Snap %d->%d t%d snap=%d@t%d offset=%d len=%d done=%v", m.From, m.To, m.Term,
+				s.Index, s.Term, s.Offset, len(s.Data), s.Done)
+		}
 	case MsgSnapResp:
-		return fmt.Sprintf("SnapResp %d->%d t%d snap=%d@t%d offset=%d ok=%v match=%d", m.From, m.To, m.Term,
-			m.SnapIndex, m.SnapTerm, m.Offset, m.Success, m.MatchIndex)
+		if s := m.Snap; s != nil {
+			return fmt.Sprintf("SnapResp %d->%d t%d snap=%d@t%d offset=%d ok=%v match=%d", m.From, m.To, m.Term,
+				s.Index, s.Term, s.Offset, m.Success, m.MatchIndex)
+		}
 	case MsgAppResp:
 		if m.Success {
 			return fmt.Sprintf("AppResp %d->%d t%d ok match=%d", m.From, m.To, m.Term, m.MatchIndex)
@@ -275,6 +267,23 @@ func (m Message) String() string {
 			m.ConflictIndex, m.ConflictTerm)
 	}
 	return fmt.Sprintf("%v %d->%d t%d", m.Type, m.From, m.To, m.Term)
+}
+
+// SnapChunk is one chunk of an InstallSnapshot (Figure 13), or its acknowledgement.
+type SnapChunk struct {
+	// The snapshot's last included index and term.
+	Index Index
+	Term  Term
+	// MsgSnap: the configuration at Index (sent with every chunk; it is small), the
+	// chunk's byte offset in the snapshot's data, the chunk, and whether it is the last.
+	// MsgSnapResp: Offset is the number of bytes of the snapshot the follower holds
+	// contiguously from the start, so the leader sends the next chunk from there. Success
+	// (in the Message) means the follower installed it, or already had its entries, and
+	// MatchIndex is then the index its log matches the leader's up to.
+	Config Configuration
+	Offset int
+	Data   string
+	Done   bool
 }
 
 // HardState is the part of a server's state that must survive a crash (Figure 2,
@@ -290,7 +299,6 @@ type HardState struct {
 type Snapshot struct {
 	Index Index // the last included index
 	Term  Term  // the term of the entry at Index
-	Peers []ID  // the voting configuration at Index (Config.Voters)
 	// Config is the configuration in force at Index.
 	Config Configuration
 	// Data is the state machine (the key-value data and the client session table) in
@@ -538,8 +546,8 @@ type View struct {
 	// Store is the node's key-value state machine after applying AppliedIndex entries.
 	// Read-only.
 	Store *kv.Store
-	// Snapshot is the node's latest durable snapshot (zero if none). Read-only.
-	Snapshot Snapshot
+	// Snapshot is the node's latest durable snapshot (nil if none). Read-only.
+	Snapshot *Snapshot
 	// TransferTarget is the server this leader is handing leadership to (None if none),
 	// and TransferSince the local time the transfer started.
 	TransferTarget ID
@@ -547,11 +555,11 @@ type View struct {
 }
 
 // LastIndex is the index of the last log entry (SnapshotIndex if no entry follows it).
-func (v View) LastIndex() Index { return v.SnapshotIndex + Index(len(v.Log)) }
+func (v *View) LastIndex() Index { return v.SnapshotIndex + Index(len(v.Log)) }
 
 // TermAt is the term of the entry at index i: 0 for i == 0, SnapshotTerm at
 // SnapshotIndex, and false if i is past the end of the log or before the snapshot.
-func (v View) TermAt(i Index) (Term, bool) {
+func (v *View) TermAt(i Index) (Term, bool) {
 	switch {
 	case i == 0:
 		return 0, true
@@ -565,7 +573,7 @@ func (v View) TermAt(i Index) (Term, bool) {
 
 // EntryAt returns the entry at index i, and false if it is not in the log (compacted into
 // the snapshot, or past the end).
-func (v View) EntryAt(i Index) (Entry, bool) {
+func (v *View) EntryAt(i Index) (Entry, bool) {
 	if i <= v.SnapshotIndex || i > v.LastIndex() {
 		return Entry{}, false
 	}

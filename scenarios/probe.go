@@ -75,3 +75,9 @@ func converged(w *sim.World) bool {
 
 // leaderExists reports whether some live node is leader.
 func leaderExists(w *sim.World) bool { return w.Leader() != node.None }
+
+// lastView returns node id's view as an addressable value, for View's pointer methods.
+func lastView(w *sim.World, id node.ID) *node.View {
+	v := w.View(id)
+	return &v
+}

@@ -63,14 +63,14 @@ func sameState(w *sim.World) error {
 // the state machine with its client session table.
 func checkSnapshotContents(w *sim.World, id node.ID) error {
 	s := w.View(id).Snapshot
-	if s.Index == 0 {
+	if s == nil {
 		return fmt.Errorf("node %d holds no snapshot", id)
 	}
 	if e, ok := w.CommittedEntry(s.Index); ok && e.Term != s.Term {
 		return fmt.Errorf("node %d's snapshot at index %d has term %d, but the entry committed there has term %d", id, s.Index, s.Term, e.Term)
 	}
-	if len(s.Peers) != w.Nodes() {
-		return fmt.Errorf("node %d's snapshot at index %d holds the configuration %v, want all %d servers", id, s.Index, s.Peers, w.Nodes())
+	if len(s.Config.Voters) != w.Nodes() {
+		return fmt.Errorf("node %d's snapshot at index %d holds the configuration %v, want all %d servers", id, s.Index, s.Config, w.Nodes())
 	}
 	st, err := kv.Restore(s.Data)
 	if err != nil {
@@ -195,12 +195,12 @@ func snapshotInstallSlowFollower() Scenario {
 					return
 				}
 				slow = node.ID(int(l)%w.Nodes() + 1)
-				lastAtCut = w.View(slow).LastIndex()
+				lastAtCut = lastView(w, slow).LastIndex()
 				w.Isolate(slow)
 			})
 			compactedPast := func(w *sim.World) bool {
 				for id := node.ID(1); int(id) <= w.Nodes(); id++ {
-					if id != slow && w.View(id).SnapshotIndex <= w.View(slow).LastIndex() {
+					if id != slow && w.View(id).SnapshotIndex <= lastView(w, slow).LastIndex() {
 						return false
 					}
 				}
@@ -209,10 +209,10 @@ func snapshotInstallSlowFollower() Scenario {
 			// At least two seconds cut off, so that the snapshot grows to several kilobytes.
 			expectWithin(w, 4*time.Second, 8*time.Second, "the others compact past the cut-off follower", compactedPast,
 				func(w *sim.World) string {
-					return fmt.Sprintf("node %d's log ends at %d; not every other server has a snapshot beyond it", slow, w.View(slow).LastIndex())
+					return fmt.Sprintf("node %d's log ends at %d; not every other server has a snapshot beyond it", slow, lastView(w, slow).LastIndex())
 				},
 				func(w *sim.World) {
-					w.Note("every other server has compacted past node %d's last index %d: healing", slow, w.View(slow).LastIndex())
+					w.Note("every other server has compacted past node %d's last index %d: healing", slow, lastView(w, slow).LastIndex())
 					w.Heal()
 				})
 			return func(w *sim.World, o *Outcome) error {

@@ -254,7 +254,7 @@ func TestPartitionCutsInFlight(t *testing.T) {
 					if id == leader {
 						continue
 					}
-					if term, ok := w.View(id).TermAt(p.Index); ok && term == p.Term {
+					if v := w.View(id); func() bool { term, ok := v.TermAt(p.Index); return ok && term == p.Term }() {
 						have++
 					}
 				}

@@ -185,15 +185,18 @@ func (f *snapFake) Step(now time.Duration, in node.Input) node.Output {
 	f.commit = f.last()
 	for f.applied < f.commit {
 		f.applied++
-		if e, ok := f.View().EntryAt(f.applied); ok {
-			out.Apply = append(out.Apply, e)
-			cmd, _ := kv.Decode(e.Data)
-			_, outcome := f.store.Apply(cmd)
-			out.Commands = append(out.Commands, node.AppliedCommand{Index: e.Index, Client: cmd.Client, Seq: cmd.Seq, Outcome: outcome})
+		v := f.View()
+		e, ok := v.EntryAt(f.applied)
+		if !ok {
+			continue
 		}
+		out.Apply = append(out.Apply, e)
+		cmd, _ := kv.Decode(e.Data)
+		_, outcome := f.store.Apply(cmd)
+		out.Commands = append(out.Commands, node.AppliedCommand{Index: e.Index, Client: cmd.Client, Seq: cmd.Seq, Outcome: outcome})
 	}
 	if f.threshold > 0 && !f.saving && int(f.applied-f.snap.Index) >= f.threshold {
-		f.pending = node.Snapshot{Index: f.applied, Term: 1, Peers: []node.ID{f.id}, Data: f.store.Encode()}
+		f.pending = node.Snapshot{Index: f.applied, Term: 1, Config: node.Configuration{Voters: []node.ID{f.id}}, Data: f.store.Encode()}
 		f.saving = true
 		out.SaveSnapshot = &f.pending
 		if f.compactEarly {
@@ -206,7 +209,11 @@ func (f *snapFake) Step(now time.Duration, in node.Input) node.Output {
 func (f *snapFake) View() node.View {
 	v := node.View{ID: f.id, Term: 1, Vote: f.id, Role: node.Leader, Leader: f.id, Peers: []node.ID{f.id},
 		SnapshotIndex: f.snap.Index, SnapshotTerm: f.snap.Term, Log: f.log,
-		CommitIndex: f.commit, AppliedIndex: f.applied, Snapshot: f.snap, Store: f.store}
+		CommitIndex: f.commit, AppliedIndex: f.applied, Store: f.store}
+	if f.snap.Index > 0 {
+		snap := f.snap
+		v.Snapshot = &snap
+	}
 	if f.compactEarly && f.saving {
 		v.SnapshotIndex, v.SnapshotTerm = f.pending.Index, f.pending.Term
 	}

@@ -179,12 +179,13 @@ func (o Outcome) String() string {
 type session struct {
 	lastSeq uint64
 	result  string
+	rh      fnvState // result's running hash: an append's result is the whole value
 }
 
 // Store is the key-value state machine with its session table. The zero value is not
 // ready; use NewStore.
 type Store struct {
-	data     map[string]string
+	data     map[string]value
 	keys     []string // the keys of data, sorted: for deterministic traversal
 	sessions map[ClientID]session
 	clients  []ClientID // the keys of sessions, sorted
@@ -193,11 +194,11 @@ type Store struct {
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{data: map[string]string{}, sessions: map[ClientID]session{}}
+	return &Store{data: map[string]value{}, sessions: map[ClientID]session{}}
 }
 
 // Get returns the value of key ("" if absent).
-func (s *Store) Get(key string) string { return s.data[key] }
+func (s *Store) Get(key string) string { return s.data[key].s }
 
 // LastApplied returns the last sequence number applied for client and its result, or
 // ok == false if the client has no session.
@@ -222,30 +223,39 @@ func (s *Store) Apply(c Command) (string, Outcome) {
 		return "", Stale
 	}
 	var result string
+	rh := fnvStart
 	switch c.Op {
 	case OpPut:
 		s.set(c.Key, c.Value)
 	case OpAppend:
-		result = s.data[c.Key] + c.Value
-		s.set(c.Key, result)
+		old, ok := s.data[c.Key]
+		if !ok {
+			old.h = fnvStart
+		}
+		result, rh = old.s+c.Value, old.h.extend(c.Value)
+		s.setValue(c.Key, value{s: result, h: rh})
 	}
 	if !known {
 		i, _ := slices.BinarySearch(s.clients, c.Client)
 		s.clients = slices.Insert(s.clients, i, c.Client)
 	}
-	s.setSession(c.Client, session{lastSeq: c.Seq, result: result})
+	s.setSession(c.Client, session{lastSeq: c.Seq, result: result, rh: rh})
 	return result, Applied
 }
 
-func (s *Store) set(key, value string) {
+func (s *Store) set(key, v string) { s.setValue(key, value{s: v, h: fnvStart.extend(v)}) }
+
+// setValue stores v at key and updates the state hash: O(len(key)), not O(len(value)),
+// since v carries its own running hash (appends make values long).
+func (s *Store) setValue(key string, v value) {
 	if old, ok := s.data[key]; ok {
-		s.hash -= hashPair(key, old)
+		s.hash -= hashPair(key, old.h)
 	} else {
 		i, _ := slices.BinarySearch(s.keys, key)
 		s.keys = slices.Insert(s.keys, i, key)
 	}
-	s.data[key] = value
-	s.hash += hashPair(key, value)
+	s.data[key] = v
+	s.hash += hashPair(key, v.h)
 }
 
 // setSession records a client's session; the client must already be in s.clients.
@@ -266,7 +276,7 @@ func (s *Store) Clients() []ClientID { return s.clients }
 // Clone returns an independent copy of s.
 func (s *Store) Clone() *Store {
 	c := &Store{
-		data:     make(map[string]string, len(s.data)),
+		data:     make(map[string]value, len(s.data)),
 		keys:     slices.Clone(s.keys),
 		sessions: make(map[ClientID]session, len(s.sessions)),
 		clients:  slices.Clone(s.clients),

@@ -22,7 +22,7 @@ func (s *Store) Encode() string {
 	writeInt(&b, uint64(len(s.keys)))
 	for _, k := range s.keys {
 		writeStr(&b, k)
-		writeStr(&b, s.data[k])
+		writeStr(&b, s.data[k].s)
 	}
 	writeInt(&b, uint64(len(s.clients)))
 	for _, id := range s.clients {
@@ -104,7 +104,7 @@ func Restore(data string) (*Store, error) {
 			return nil, fmt.Errorf("kv: snapshot: bad session of client %d seq %d", id, seq)
 		}
 		s.clients = append(s.clients, id)
-		s.setSession(id, session{lastSeq: seq, result: result})
+		s.setSession(id, session{lastSeq: seq, result: result, rh: fnvStart.extend(result)})
 	}
 	if d.err != nil {
 		return nil, d.err
@@ -126,14 +126,35 @@ const (
 	hashTagSession = 0x6b76_7365_7373_0002
 )
 
-func hashString(s string) uint64 {
-	h := uint64(14695981039346656037)
+// value is a stored value with the running FNV-1a state of its bytes, so that an append
+// extends the hash instead of rehashing the whole value.
+type value struct {
+	s string
+	h fnvState
+}
+
+// fnvState is an FNV-1a 64 state over a string's bytes, with the string's length.
+type fnvState struct {
+	h   uint64
+	len uint64
+}
+
+var fnvStart = fnvState{h: 14695981039346656037}
+
+// extend feeds more bytes to the state.
+func (f fnvState) extend(s string) fnvState {
+	h := f.h
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])
 		h *= 1099511628211
 	}
-	return mix(h ^ uint64(len(s)))
+	return fnvState{h: h, len: f.len + uint64(len(s))}
 }
+
+// sum finalizes the state into a well-mixed hash.
+func (f fnvState) sum() uint64 { return mix(f.h ^ f.len) }
+
+func hashString(s string) uint64 { return fnvStart.extend(s).sum() }
 
 // mix is splitmix64's finalizer: a bijection that spreads every input bit.
 func mix(x uint64) uint64 {
@@ -144,10 +165,10 @@ func mix(x uint64) uint64 {
 	return x ^ x>>31
 }
 
-func hashPair(key, value string) uint64 {
-	return mix(hashTagData ^ hashString(key)*0x9e3779b97f4a7c15 ^ hashString(value))
+func hashPair(key string, value fnvState) uint64 {
+	return mix(hashTagData ^ hashString(key)*0x9e3779b97f4a7c15 ^ value.sum())
 }
 
 func hashSession(id ClientID, ss session) uint64 {
-	return mix(hashTagSession ^ mix(uint64(id))*0x9e3779b97f4a7c15 ^ mix(ss.lastSeq+0x632be59bd9b4e019) ^ hashString(ss.result))
+	return mix(hashTagSession ^ mix(uint64(id))*0x9e3779b97f4a7c15 ^ mix(ss.lastSeq+0x632be59bd9b4e019) ^ ss.rh.sum())
 }

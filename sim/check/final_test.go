@@ -78,14 +78,14 @@ func TestFinalCatchesWithSnapshots(t *testing.T) {
 			v := &h.views[2]
 			v.Log = append([]node.Entry{noop(1, 1)}, v.Log...)
 		}, LogWrite},
-		{"snapshot position differs from the snapshot", func(h *harness) { h.views[2].Snapshot.Term = 2 }, SnapshotSafety},
+		{"snapshot position differs from the snapshot", func(h *harness) { editSnapshot(&h.views[2], func(s *node.Snapshot) { s.Term = 2 }) }, SnapshotSafety},
 		{"snapshot data differs from the state at its index", func(h *harness) {
-			v := &h.views[2]
-			v.Snapshot.Data = kv.NewStore().Encode()
+			editSnapshot(&h.views[2], func(s *node.Snapshot) { s.Data = kv.NewStore().Encode() })
 		}, SnapshotSafety},
 		{"snapshot term differs from the committed one", func(h *harness) {
 			v := &h.views[2]
-			v.Term, v.SnapshotTerm, v.Snapshot.Term = 3, 3, 3
+			v.Term, v.SnapshotTerm = 3, 3
+			editSnapshot(v, func(s *node.Snapshot) { s.Term = 3 })
 			v.Log, v.CommitIndex, v.AppliedIndex = nil, 5, 5
 		}, SnapshotSafety},
 		{"commit index below the snapshot", func(h *harness) { h.views[2].CommitIndex = 1 }, MonotonicIndexes},

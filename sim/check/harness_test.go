@@ -158,9 +158,9 @@ func replicate(from, to node.ID, upto node.Index) op {
 			var out node.Output
 			if s := src.SnapshotIndex; s > v.SnapshotIndex {
 				if t, ok := v.TermAt(s); !ok || t != src.SnapshotTerm {
-					install(v, &src.Snapshot, h.installKeepsLog)
+					install(v, src.Snapshot, h.installKeepsLog)
 					h.installs++
-					out.InstallSnapshot = &src.Snapshot
+					out.InstallSnapshot = src.Snapshot
 				}
 			}
 			for k := max(v.SnapshotIndex, src.SnapshotIndex) + 1; k <= upto; k++ {
@@ -183,7 +183,8 @@ func install(v *node.View, s *node.Snapshot, buggy bool) {
 	} else {
 		v.Log = nil
 	}
-	v.SnapshotIndex, v.SnapshotTerm, v.Snapshot = s.Index, s.Term, *s
+	cp := *s
+	v.SnapshotIndex, v.SnapshotTerm, v.Snapshot = s.Index, s.Term, &cp
 	v.CommitIndex = max(v.CommitIndex, s.Index)
 	if v.AppliedIndex < s.Index {
 		st, err := kv.Restore(s.Data)
@@ -255,7 +256,8 @@ func takeSnapshot(id node.ID, f func(s *node.Snapshot)) op {
 // compact drops v's log up to snapshot s and makes s its snapshot.
 func compact(v *node.View, s *node.Snapshot) {
 	v.Log = v.Log[pos(v, s.Index)+1:]
-	v.SnapshotIndex, v.SnapshotTerm, v.Snapshot = s.Index, s.Term, *s
+	cp := *s
+	v.SnapshotIndex, v.SnapshotTerm, v.Snapshot = s.Index, s.Term, &cp
 }
 
 // edit: an arbitrary step of id, for hand-built violations.
@@ -280,7 +282,7 @@ func restart(id node.ID, keep int, f func(v *node.View)) op {
 		h.now += time.Millisecond
 		v := &h.views[id]
 		st := kv.NewStore()
-		if v.Snapshot.Index > 0 {
+		if v.Snapshot != nil && v.Snapshot.Index > 0 {
 			var err error
 			if st, err = kv.Restore(v.Snapshot.Data); err != nil {
 				panic(err)
@@ -309,4 +311,11 @@ func wantViolation(t *testing.T, x *Violation, check string) {
 		t.Fatalf("badly formed violation %#v", x)
 	}
 	t.Logf("fired as expected: %v", x)
+}
+
+// editSnapshot changes a copy of v's snapshot (snapshots are shared, immutable values).
+func editSnapshot(v *node.View, f func(s *node.Snapshot)) {
+	cp := *v.Snapshot
+	f(&cp)
+	v.Snapshot = &cp
 }

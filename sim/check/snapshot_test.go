@@ -12,7 +12,7 @@ import (
 // follower of from's term receiving it (Figure 13).
 func installFrom(from, to node.ID, f func(s *node.Snapshot)) op {
 	return func(h *harness) *Violation {
-		s := h.views[from].Snapshot
+		s := *h.views[from].Snapshot
 		if f != nil {
 			f(&s)
 		}
@@ -180,7 +180,7 @@ var snapshotViolations = []struct {
 	})},
 	{"state diverges after an install", StateMachineSafety, cat(snapBase(), []op{
 		func(h *harness) *Violation {
-			s := h.views[1].Snapshot
+			s := *h.views[1].Snapshot
 			return h.step(3, func(v *node.View) node.Output {
 				install(v, &s, false)
 				v.Store = kv.NewStore() // installed, but the state machine was not restored
@@ -212,7 +212,7 @@ var snapshotViolations = []struct {
 	})},
 	{"commit index below the snapshot after an install", MonotonicIndexes, cat(snapBase(), []op{
 		func(h *harness) *Violation {
-			s := h.views[1].Snapshot
+			s := *h.views[1].Snapshot
 			return h.step(3, func(v *node.View) node.Output {
 				commit := v.CommitIndex
 				install(v, &s, false)
@@ -223,7 +223,7 @@ var snapshotViolations = []struct {
 	})},
 	{"applied index below the snapshot after an install", MonotonicIndexes, cat(snapBase(), []op{
 		func(h *harness) *Violation {
-			s := h.views[1].Snapshot
+			s := *h.views[1].Snapshot
 			return h.step(3, func(v *node.View) node.Output {
 				install(v, &s, false)
 				v.AppliedIndex, v.Store = 0, kv.NewStore()
@@ -236,7 +236,7 @@ var snapshotViolations = []struct {
 	})},
 	{"snapshot index goes back", MonotonicIndexes, cat(snapBase(), []op{
 		edit(2, func(v *node.View) node.Output {
-			v.SnapshotIndex, v.SnapshotTerm, v.Snapshot = 0, 0, node.Snapshot{}
+			v.SnapshotIndex, v.SnapshotTerm, v.Snapshot = 0, 0, nil
 			return node.Output{}
 		}),
 	})},
@@ -246,7 +246,7 @@ var snapshotViolations = []struct {
 	})},
 	{"leader compacts and loses an entry", LeaderAppendOnly, cat(snapBase(), clientLoad(5, 1), []op{
 		edit(1, func(v *node.View) node.Output {
-			compact(v, &v.Snapshot)
+			compact(v, v.Snapshot)
 			v.Log = nil
 			return node.Output{}
 		}),
