@@ -62,7 +62,7 @@ type Node struct {
 	store   *kv.Store // the state machine, after applying entries up to applied
 
 	// Snapshots (§7, see snapshot.go).
-	snap      *Snapshot       // the latest durable snapshot (immutable; replaced, never modified)
+	snap      *Snapshot      // the latest durable snapshot (immutable; replaced, never modified)
 	saving    *Snapshot      // a snapshot being saved by the host, or nil
 	snapProg  []snapProgress // leader: per peer, the snapshot transfer in progress
 	snapRecv  snapReceiver   // follower: the snapshot being received
