@@ -396,10 +396,12 @@ func (n *Node) advanceChange() {
 	}
 }
 
-// caughtUp reports whether server's log is within the catch-up bound of the leader's.
+// caughtUp reports whether server's log is within the catch-up bound of the leader's,
+// and holds at least this leader's no-op: a learner that has acknowledged nothing yet is
+// never "within the bound" of a short log.
 func (n *Node) caughtUp(server ID) bool {
 	i := n.peerPos(server)
-	return i >= 0 && n.match[i]+n.catchUp >= n.log.lastIndex()
+	return i >= 0 && n.match[i] >= n.termStart && n.match[i]+n.catchUp >= n.log.lastIndex()
 }
 
 // appendConfig appends a configuration entry; it takes effect at once.

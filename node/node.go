@@ -323,6 +323,7 @@ func (n *Node) handleWake(now time.Duration) {
 			}
 			n.checkTransferTimeout(now)
 			n.broadcastAppend()
+			n.resendTimeoutNow()
 			n.heartbeatDue = now + n.heartbeatInterval
 		}
 		return

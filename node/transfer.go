@@ -112,6 +112,15 @@ func (n *Node) checkTransferTimeout(now time.Duration) {
 
 func (n *Node) endTransfer() { n.transferTarget, n.timeoutNowSent = None, false }
 
+// resendTimeoutNow sends TimeoutNow again with every heartbeat of a transfer: the first
+// may have been lost, and a target that already campaigns ignores it (its term is newer).
+func (n *Node) resendTimeoutNow() {
+	if n.transferTarget != None && n.timeoutNowSent {
+		n.timeoutNowSent = false
+		n.maybeSendTimeoutNow(n.peerPos(n.transferTarget))
+	}
+}
+
 // handleTimeoutNow: the leader of this term hands over leadership: campaign now, skipping
 // PreVote, and mark the vote requests as a transfer so that voters answer them even while
 // they still hear from the old leader.

@@ -16,6 +16,8 @@ type Overrides struct {
 	Reads string
 	// CheckQuorum, if not nil, turns CheckQuorum on or off.
 	CheckQuorum *bool
+	// PreVote, if not nil, turns PreVote on or off.
+	PreVote *bool
 }
 
 // Apply applies the overrides to c. It returns an error that says what is valid for a bad
@@ -34,6 +36,9 @@ func (o Overrides) Apply(c *sim.Config) error {
 	if o.CheckQuorum != nil {
 		c.Node.CheckQuorum = *o.CheckQuorum
 	}
+	if o.PreVote != nil {
+		c.Node.PreVote = *o.PreVote
+	}
 	if c.Node.ReadMode == node.ReadLease && !c.Node.CheckQuorum {
 		return fmt.Errorf("-reads lease needs CheckQuorum: drop -checkquorum=false")
 	}
@@ -49,6 +54,9 @@ func (o Overrides) Flags() string {
 	}
 	if o.CheckQuorum != nil {
 		fmt.Fprintf(&b, " -checkquorum=%v", *o.CheckQuorum)
+	}
+	if o.PreVote != nil {
+		fmt.Fprintf(&b, " -prevote=%v", *o.PreVote)
 	}
 	return b.String()
 }

@@ -126,3 +126,33 @@ func TestOverridesRejectBadInput(t *testing.T) {
 		t.Logf("%+v: %v", ov, o.Err)
 	}
 }
+
+// TestDisruptionByPreVoteAndCheckQuorum shows thesis §9.6 and §4.2.3 from every side: the
+// disruption scenarios' assertions require no disruption with PreVote, CheckQuorum or both
+// on, and a visible disruption with both off; each combination passes.
+func TestDisruptionByPreVoteAndCheckQuorum(t *testing.T) {
+	on, off := true, false
+	combos := []struct {
+		name                 string
+		preVote, checkQuorum *bool
+	}{
+		{"both-off", &off, &off}, {"prevote-only", &on, &off}, {"checkquorum-only", &off, &on}, {"both-on", &on, &on},
+	}
+	for _, name := range []string{"removed-server-disrupts", "partial-partition"} {
+		sc, err := Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range combos {
+			t.Run(name+"/"+c.name, func(t *testing.T) {
+				t.Parallel()
+				for seed := uint64(1); seed <= 3; seed++ {
+					o := Run(sc, seed, Options{Overrides: Overrides{PreVote: c.preVote, CheckQuorum: c.checkQuorum}})
+					if o.Failed() || o.Inconclusive() {
+						t.Fatalf("%s", Report(&o))
+					}
+				}
+			})
+		}
+	}
+}

@@ -33,7 +33,7 @@ const (
 // client is one simulated client.
 type client struct {
 	id    int // 1-based; its kv.ClientID
-	addr  int // network endpoint: Nodes + id
+	addr  int // network endpoint: len(hosts) + id
 	rng   *rand.Rand
 	state clientState
 
@@ -76,11 +76,13 @@ func (w *World) initClients() {
 	for i := range w.clients {
 		c := &client{
 			id:         i + 1,
-			addr:       w.cfg.Nodes + i + 1,
+			addr:       len(w.hosts) + i + 1,
 			rng:        rand.New(rand.NewPCG(deriveSeed(w.cfg.Seed, streamClient, uint64(i+1), 0), 4)),
 			op:         -1,
-			avoidUntil: make([]time.Duration, w.cfg.Nodes),
+			avoidUntil: make([]time.Duration, len(w.hosts)),
 		}
+		// The first target is one of the initial voters; later targets come from hints
+		// or from all servers (otherServer).
 		c.target = node.ID(c.rng.IntN(w.cfg.Nodes) + 1)
 		w.clients[i] = c
 		w.armClient(c, cc.Start)
@@ -93,7 +95,7 @@ func (w *World) ClientAddr(c int) node.ID {
 	if c < 1 || c > w.cfg.Clients.Count {
 		panic("sim: ClientAddr(" + strconv.Itoa(c) + "): clients are numbered 1.." + strconv.Itoa(w.cfg.Clients.Count))
 	}
-	return node.ID(w.cfg.Nodes + c)
+	return node.ID(len(w.hosts) + c)
 }
 
 // History is the client history so far (read-only; the slice is the world's own).
@@ -244,14 +246,15 @@ func (w *World) deliverRequest(slot uint64, p *packet) {
 	w.step(h, node.Input{Kind: node.InputClient, Request: cmd})
 }
 
-// sendReply hands a server's reply to the network, addressed to its client.
+// sendReply hands a server's reply to the network, addressed to its client (or to the
+// admin client, kv.ClientID len(clients)+1, whose address follows the clients').
 func (w *World) sendReply(h *host, r *node.Reply) {
-	if r.Client < 1 || r.Client > kv.ClientID(len(w.clients)) {
-		w.Failf("Client protocol", "node %d replied to client %d, which does not exist (clients are 1..%d): %+v",
-			h.id, r.Client, len(w.clients), *r)
+	if r.Client < 1 || r.Client > kv.ClientID(len(w.clients)+1) {
+		w.Failf("Client protocol", "node %d replied to client %d, which does not exist (clients are 1..%d, the admin client %d): %+v",
+			h.id, r.Client, len(w.clients), len(w.clients)+1, *r)
 		return
 	}
-	to := w.cfg.Nodes + int(r.Client)
+	to := len(w.hosts) + int(r.Client)
 	delays, copies := w.net.Send(int(h.id), to)
 	if w.cfg.Trace != nil {
 		w.tracef(h.id, "   reply c%d#%d %v%s", r.Client, r.Seq, r.Status, replyDetail(r))
@@ -281,7 +284,11 @@ func (w *World) deliverReply(slot uint64, p *packet) {
 	r, from, to := p.reply, int(p.from), int(p.to)
 	p.reply = node.Reply{}
 	w.release(slot)
-	c := w.clients[to-w.cfg.Nodes-1]
+	if to == w.admin.addr {
+		w.deliverAdminReply(&r, from)
+		return
+	}
+	c := w.clients[to-len(w.hosts)-1]
 	w.countEvent(evDeliver, node.ID(to), uint64(pkReply)<<56|uint64(r.Status)<<48|uint64(uint32(from)), r.Seq)
 	if !w.net.Arrive(from, to) {
 		if w.cfg.Trace != nil {
@@ -317,7 +324,7 @@ func (w *World) deliverReply(slot uint64, p *packet) {
 			return
 		}
 		hint := r.Leader
-		if hint != node.None && hint != src && int(hint) <= w.cfg.Nodes && hint > 0 && w.now >= c.avoidUntil[hint-1] {
+		if hint != node.None && hint != src && int(hint) <= len(w.hosts) && hint > 0 && w.now >= c.avoidUntil[hint-1] {
 			c.target = hint
 			w.sendAttempt(c, true)
 			return
@@ -383,30 +390,37 @@ func (w *World) nextStamp() int64 {
 	return w.stamp
 }
 
-// otherServer picks a random server other than not, preferring servers c does not
-// distrust (falling back to any other server, and to not itself in a one-node cluster).
+// otherServer picks a random server other than not, among all servers (spares included:
+// they may have joined), preferring servers c does not distrust (falling back to any other
+// server, and to not itself in a one-server world).
 func (w *World) otherServer(c *client, not node.ID) node.ID {
-	n := w.cfg.Nodes
+	return pickOther(c.rng, c.avoidUntil, w.now, not)
+}
+
+// pickOther picks a random server among 1..len(avoidUntil) other than not, preferring
+// those not distrusted at now (avoidUntil[id-1] <= now).
+func pickOther(rng *rand.Rand, avoidUntil []time.Duration, now time.Duration, not node.ID) node.ID {
+	n := len(avoidUntil)
 	if n == 1 {
 		return not
 	}
 	trusted := 0
 	for i := 1; i <= n; i++ {
-		if node.ID(i) != not && w.now >= c.avoidUntil[i-1] {
+		if node.ID(i) != not && now >= avoidUntil[i-1] {
 			trusted++
 		}
 	}
 	if trusted == 0 {
-		k := c.rng.IntN(n - 1)
+		k := rng.IntN(n - 1)
 		id := node.ID(k + 1)
 		if id >= not {
 			id++
 		}
 		return id
 	}
-	k := c.rng.IntN(trusted)
+	k := rng.IntN(trusted)
 	for i := 1; ; i++ {
-		if node.ID(i) == not || w.now < c.avoidUntil[i-1] {
+		if node.ID(i) == not || now < avoidUntil[i-1] {
 			continue
 		}
 		if k == 0 {

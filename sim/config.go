@@ -15,8 +15,14 @@ type Config struct {
 	Scenario string
 	// Seed is the root seed: every random stream of the run derives from it.
 	Seed uint64
-	// Nodes is the number of servers, numbered 1..Nodes. All are voters.
+	// Nodes is the number of servers of the initial configuration, numbered 1..Nodes:
+	// all are voters of the bootstrap configuration (node.Config.Peers).
 	Nodes int
+	// Spares is the number of extra servers, numbered Nodes+1..Nodes+Spares. They boot at
+	// the start with empty state and no peers (node.Config.Peers nil): they are outside
+	// the configuration and wait to be added (World.Admin with node.AdminAddServer).
+	// Every server, voter or spare, is a host: World.Nodes() is Nodes+Spares.
+	Spares int
 	// Duration is the virtual deadline of the run.
 	Duration time.Duration
 
@@ -44,10 +50,13 @@ type NodeOptions struct {
 	ElectionTimeoutMin   time.Duration
 	ElectionTimeoutMax   time.Duration
 	MaxEntriesPerMessage int
-	// ReadMode, CheckQuorum and MaxClockDrift are passed to node.Config unchanged.
-	ReadMode      node.ReadMode
-	CheckQuorum   bool
-	MaxClockDrift float64
+	// ReadMode, CheckQuorum, PreVote, MaxClockDrift and LearnerCatchUpMax are passed to
+	// node.Config unchanged.
+	ReadMode          node.ReadMode
+	CheckQuorum       bool
+	PreVote           bool
+	MaxClockDrift     float64
+	LearnerCatchUpMax int
 	// SnapshotThreshold and SnapshotChunkSize are passed to node.Config unchanged (§7: a
 	// server snapshots on its own once it has applied SnapshotThreshold entries past its
 	// latest snapshot; 0 turns snapshots off).
@@ -149,6 +158,9 @@ func (c *Config) Validate() error {
 	if c.Nodes < 1 || c.Nodes > maxNodes {
 		return fmt.Errorf("sim: config: Nodes must be in [1, %d], got %d", maxNodes, c.Nodes)
 	}
+	if c.Spares < 0 || c.Nodes+c.Spares > maxNodes {
+		return fmt.Errorf("sim: config: Spares must be in [0, %d] (Nodes+Spares at most %d), got %d", maxNodes-c.Nodes, maxNodes, c.Spares)
+	}
 	if c.Duration <= 0 {
 		return fmt.Errorf("sim: config: Duration must be positive, got %v", c.Duration)
 	}
@@ -206,11 +218,16 @@ func (c *Clients) validate() error {
 	return nil
 }
 
-// nodeConfig is the node.Config of server id with the given seed.
+// nodeConfig is the node.Config of server id with the given seed: the servers 1..Nodes
+// boot with the bootstrap configuration as peers, spares with none. A restarted server
+// gets the same Peers; its disk (log or snapshot) says which configuration is in force.
 func (c *Config) nodeConfig(id node.ID, seed uint64) node.Config {
-	peers := make([]node.ID, c.Nodes)
-	for i := range peers {
-		peers[i] = node.ID(i + 1)
+	var peers []node.ID
+	if int(id) <= c.Nodes {
+		peers = make([]node.ID, c.Nodes)
+		for i := range peers {
+			peers[i] = node.ID(i + 1)
+		}
 	}
 	return node.Config{
 		ID:                   id,
@@ -221,7 +238,9 @@ func (c *Config) nodeConfig(id node.ID, seed uint64) node.Config {
 		MaxEntriesPerMessage: c.Node.MaxEntriesPerMessage,
 		ReadMode:             c.Node.ReadMode,
 		CheckQuorum:          c.Node.CheckQuorum,
+		PreVote:              c.Node.PreVote,
 		MaxClockDrift:        c.Node.MaxClockDrift,
+		LearnerCatchUpMax:    c.Node.LearnerCatchUpMax,
 		SnapshotThreshold:    c.Node.SnapshotThreshold,
 		SnapshotChunkSize:    c.Node.SnapshotChunkSize,
 		Seed:                 seed,

@@ -40,13 +40,40 @@
 //   - Wake-ups: a host keeps at most one live wake event per node; a wake that is no longer
 //     wanted is discarded when popped, without counting as an event or touching the hash.
 //
+// Servers and membership (§6). The servers are 1..Nodes, the voters of the bootstrap
+// configuration, and the spares Nodes+1..Nodes+Spares, booted with empty state and no
+// peers: outside the configuration until an admin request adds them. Every server is a
+// host (World.Nodes counts them all); World.Voters and Result.FinalConfig give the
+// configuration in force (at the leader, else at the server with the highest commit
+// index). Network endpoints: the servers, then the clients, then the admin client. The
+// checker is told which servers are spares (check.Checker.Spare), so that an idle spare
+// does not stop it from trimming its records.
+//
+// The operator (admin.go). World.Admin sends a membership change (node.InputAdmin) the
+// way a client sends a command: from its own endpoint (World.AdminAddr), with its own
+// stream and kv.ClientID Clients.Count+1, one request at a time, retried with the same
+// sequence number on another server after each attempt timeout, following leader hints,
+// waiting 50 ms after ReplyBusy, never giving up. World.Transfer asks the leader for a
+// leadership transfer (node.InputTransfer), stepped directly on the leader's host, as by
+// an operator on that machine. The host's Transfer Liveness check fails a run in which a
+// leader neither completes nor aborts a transfer within ElectionTimeoutMax +
+// 2*HeartbeatInterval of its local clock (thesis §3.10). Configuration entries appended
+// by leaders and committed, pre-votes, transfers and leaders removed from the
+// configuration are put on the timeline.
+//
+// The admin endpoint always exists but is described in network fault texts (and so in the
+// trace hash) only once used, so a run without an operator hashes exactly as before it
+// existed; with Spares 0 and no admin request, runs are unchanged.
+//
 // Clients (Config.Clients; Raft thesis §6.3). Client c (1-based) is kv.ClientID(c) and a
-// network endpoint at address Nodes+c (World.ClientAddr), so its requests and replies go
+// network endpoint at address Nodes+Spares+c (World.ClientAddr), so its requests and replies go
 // through netsim like Raft messages (loss, duplication, delay, partitions). In-flight
 // messages, requests and replies share one slab of packets; events hold slot numbers. Each
 // client draws from its own stream, has exactly one operation outstanding and invokes the
 // next one at once when it ends (until Clients.Stop). Its retry rules:
-//   - it sends to the server it believes leads (initially a random one);
+//   - it sends to the server it believes leads (initially a random one of the initial
+//     voters 1..Nodes; "another server" below is drawn among all servers, spares
+//     included, since they may have joined);
 //   - ReplyNotLeader with a usable hint (not the replying server, not a server the client
 //     timed out on within the last 2*RequestTimeout): resend at once to the hinted server;
 //     without one: pick another server at random (preferring servers not timed out on)

@@ -71,29 +71,47 @@ func (w *World) Restart(id node.ID) {
 	}
 }
 
-// endpoint checks that id is a server or a client address (World.ClientAddr).
+// endpoint checks that id is a server, a client address (World.ClientAddr) or the admin
+// client's address (World.AdminAddr).
 func (w *World) endpoint(id node.ID) int {
-	if id < 1 || int(id) > len(w.hosts)+len(w.clients) {
-		panic(fmt.Sprintf("sim: no node or client address %d (nodes 1..%d, client addresses %d..%d)",
-			id, len(w.hosts), len(w.hosts)+1, len(w.hosts)+len(w.clients)))
+	if id < 1 || int(id) > w.admin.addr {
+		panic(fmt.Sprintf("sim: no node or client address %d (nodes 1..%d, client addresses %d..%d, admin address %d)",
+			id, len(w.hosts), len(w.hosts)+1, len(w.hosts)+len(w.clients), w.admin.addr))
+	}
+	if int(id) == w.admin.addr {
+		w.admin.used = true
 	}
 	return int(id)
 }
 
-// endpointName names an endpoint in fault descriptions: "3" for node 3, "c2" for client 2.
+// endpointName names an endpoint in fault descriptions: "3" for node 3, "c2" for client 2,
+// "admin" for the admin client.
 func (w *World) endpointName(e int) string {
-	if e > len(w.hosts) {
+	switch {
+	case e == w.admin.addr:
+		return "admin"
+	case e > len(w.hosts):
 		return "c" + strconv.Itoa(e-len(w.hosts))
 	}
 	return strconv.Itoa(e)
 }
 
+// describedEndpoints is how many endpoints network descriptions cover: the servers and
+// clients, and the admin client once it is in use (so that a run without an operator
+// describes, and hashes, its faults exactly as before the admin client existed).
+func (w *World) describedEndpoints() int {
+	if w.admin.used {
+		return w.admin.addr
+	}
+	return len(w.hosts) + len(w.clients)
+}
+
 // Partition splits the network into groups that cannot talk to each other; servers not
-// listed form one more group. Groups may hold client addresses (World.ClientAddr): a listed
-// client reaches only its group; an unlisted client keeps reaching every server. It
-// replaces any earlier cuts.
+// listed form one more group. Groups may hold client addresses (World.ClientAddr) and the
+// admin address (World.AdminAddr): a listed client reaches only its group; an unlisted
+// client keeps reaching every server. It replaces any earlier cuts.
 func (w *World) Partition(groups ...[]node.ID) {
-	group := make([]int, len(w.hosts)+len(w.clients)+1) // 0: unlisted
+	group := make([]int, w.admin.addr+1) // 0: unlisted
 	for i, g := range groups {
 		for _, id := range g {
 			e := w.endpoint(id)
@@ -128,6 +146,14 @@ func (w *World) Isolate(id node.ID) {
 	w.faultEvent(HappenNetwork, id, "isolate: "+w.describeNet())
 }
 
+// Cut cuts the link between a and b in both directions, in addition to the current cuts
+// (a partial partition: each still reaches everyone else). Either may be a client or the
+// admin address.
+func (w *World) Cut(a, b node.ID) {
+	w.net.Cut(w.endpoint(a), w.endpoint(b))
+	w.faultEvent(HappenNetwork, node.None, "link cut: "+w.describeNet())
+}
+
 // CutOneWay stops messages from from to to; to can still reach from. Either may be a
 // client address.
 func (w *World) CutOneWay(from, to node.ID) {
@@ -152,7 +178,7 @@ func (w *World) Heal() {
 // "cut: 1-3 2->4 c1-2".
 func (w *World) describeNet() string {
 	var b strings.Builder
-	n := len(w.hosts) + len(w.clients)
+	n := w.describedEndpoints()
 	for x := 1; x <= n; x++ {
 		for y := x + 1; y <= n; y++ {
 			xy, yx := !w.net.Connected(x, y), !w.net.Connected(y, x)
@@ -216,7 +242,8 @@ func (w *World) Now() time.Duration { return w.now }
 // Config is the run's configuration (a copy).
 func (w *World) Config() Config { return w.cfg }
 
-// Nodes is the cluster size.
+// Nodes is the number of servers (hosts): Config.Nodes + Config.Spares, whether or not
+// they are in the configuration (see Voters).
 func (w *World) Nodes() int { return len(w.hosts) }
 
 // Up reports whether node id is running.
@@ -230,11 +257,23 @@ func (w *World) View(id node.ID) node.View { return w.host(id).lastView }
 // after it (read-only).
 func (w *World) Disk(id node.ID) node.DurableState { return w.host(id).disk.state() }
 
+// NodeStats is node id's counters in its current life (node.Stats: elections, pre-votes,
+// transfers, rejected inputs), if its server reports them (the raftsim node does); zero
+// for a crashed node or a server that does not.
+func (w *World) NodeStats(id node.ID) node.Stats {
+	h := w.host(id)
+	if s, ok := h.srv.(interface{ Stats() node.Stats }); ok && h.up {
+		return s.Stats()
+	}
+	return node.Stats{}
+}
+
 // SavingSnapshot reports whether a snapshot write is in progress on node id's disk
 // (node.Output.SaveSnapshot, taking Config.Node.SnapshotDelay).
 func (w *World) SavingSnapshot(id node.ID) bool { return len(w.host(id).saves) > 0 }
 
-// Leader is the live node that is leader in the highest term, or None.
+// Leader is the live node that is leader in the highest term, or None. Every server
+// counts, spares included.
 func (w *World) Leader() node.ID {
 	best, bestTerm := node.None, node.Term(0)
 	for _, h := range w.hosts {
@@ -293,8 +332,11 @@ func (w *World) Describe() string {
 		if !h.up {
 			state = "down"
 		}
-		fmt.Fprintf(&b, "node %d (%s): %v term %d vote %d leader %d log %d commit %d applied %d",
-			h.id, state, v.Role, v.Term, v.Vote, v.Leader, v.LastIndex(), v.CommitIndex, v.AppliedIndex)
+		fmt.Fprintf(&b, "node %d (%s): %v term %d vote %d leader %d log %d commit %d applied %d; %s",
+			h.id, state, v.Role, v.Term, v.Vote, v.Leader, v.LastIndex(), v.CommitIndex, v.AppliedIndex, briefConfig(&v.Config))
+		if v.TransferTarget != node.None {
+			fmt.Fprintf(&b, "; transferring leadership to %d", v.TransferTarget)
+		}
 		if v.SnapshotIndex > 0 || h.disk.snapshot.Index > 0 {
 			fmt.Fprintf(&b, " snapshot %d (%d entries after it; disk snapshot %d, %d entries)",
 				v.SnapshotIndex, len(v.Log), h.disk.snapshot.Index, len(h.disk.log))
@@ -323,6 +365,7 @@ func CheckNames() []string {
 		check.ElectionSafety, check.LeaderAppendOnly, check.LogMatching, check.LeaderCompleteness,
 		check.CurrentTermCommit, check.CommitAgreement, check.StateMachineSafety, check.MonotonicIndexes,
 		check.OneVotePerTerm, check.LogWrite, check.ExactlyOnce, check.SnapshotSafety, "Durable State", RecoveryCheck,
+		check.CommitQuorum, check.ElectionQuorum, TransferLiveness,
 	}
 }
 

@@ -32,6 +32,9 @@ type host struct {
 	lastRole node.Role
 	lastTerm node.Term
 	applied  uint64
+	// transfer is the leadership transfer target of the last view (View.TransferTarget),
+	// to notice transfers starting and ending.
+	transfer node.ID
 
 	// clock maps virtual time to the host's local time. It survives crashes (it is the
 	// machine's clock, not the server's).
@@ -164,6 +167,7 @@ func (w *World) boot(h *host) error {
 	h.applied = 0
 	v := srv.View()
 	h.lastView, h.lastRole, h.lastTerm = v, v.Role, v.Term
+	h.transfer = v.TransferTarget
 	if !w.checkRecovery(h, &v) {
 		return nil
 	}
@@ -220,13 +224,20 @@ func (w *World) checkRecovery(h *host, v *node.View) bool {
 // hook, then messages, then replies, then applies. If the hook crashed the node, nothing
 // of the output leaves it.
 func (w *World) step(h *host, in node.Input) node.Output {
-	out := h.srv.Step(w.local(h), in)
+	local := w.local(h)
+	out := h.srv.Step(local, in)
 	h.disk.write(&out)
 	v := h.srv.View()
 	h.lastView = v
 	w.checkDurable(h, &v)
 	if viol := w.check.Step(w.now, h.id, &out, &v); viol != nil {
 		w.failWith(viol)
+	}
+	if v.TransferTarget != node.None || h.transfer != node.None {
+		w.stepTransfer(h, &v, local)
+	}
+	if len(out.Entries) > 0 && (v.Role == node.Leader || w.cfg.Trace != nil) {
+		w.observeConfigs(h, out.Entries, &v)
 	}
 	if v.CommitIndex > w.commitSeen {
 		w.observeCommits()
@@ -358,7 +369,8 @@ func (w *World) checkDurable(h *host, v *node.View) {
 	}
 }
 
-// observeRole counts elections and leaders and records new leaders on the timeline.
+// observeRole counts elections, pre-votes and leaders and records new leaders, leaders
+// stepping down and pre-candidates on the timeline.
 func (w *World) observeRole(h *host, v *node.View) {
 	if v.Role == h.lastRole && v.Term == h.lastTerm {
 		return
@@ -366,12 +378,29 @@ func (w *World) observeRole(h *host, v *node.View) {
 	if v.Role == node.Candidate && (h.lastRole != node.Candidate || v.Term != h.lastTerm) {
 		w.counts.Elections++
 	}
+	if v.Role == node.PreCandidate && (h.lastRole != node.PreCandidate || v.Term != h.lastTerm) {
+		w.counts.PreVotes++
+		w.tracef(h.id, "pre-vote: asks whether it could win term %d", v.Term+1)
+		w.note(HappenPreVote, h.id, v.Term, fmt.Sprintf("node %d pre-vote (for term %d)", h.id, v.Term+1))
+	}
 	if h.lastRole == node.Leader && v.Role != node.Leader {
-		w.note(HappenStepDown, h.id, v.Term, fmt.Sprintf("node %d stepped down as leader of term %d: it saw term %d", h.id, h.lastTerm, v.Term))
+		var text string
+		switch {
+		case len(v.Config.Voters) > 0 && !v.Config.IsVoter(h.id):
+			text = fmt.Sprintf("node %d stepped down as leader of term %d: it is no longer a voter (%v)", h.id, h.lastTerm, v.Config)
+		case v.Term == h.lastTerm:
+			text = fmt.Sprintf("node %d stepped down as leader of term %d: it lost contact with a majority", h.id, h.lastTerm)
+		default:
+			text = fmt.Sprintf("node %d stepped down as leader of term %d: it saw term %d", h.id, h.lastTerm, v.Term)
+		}
+		w.note(HappenStepDown, h.id, v.Term, text)
 	}
 	if v.Role == node.Leader {
 		w.counts.Leaders++
 		w.note(HappenLeader, h.id, v.Term, fmt.Sprintf("node %d became leader of term %d", h.id, v.Term))
+		if w.transferTo != node.None {
+			w.endTransferWatch(h.id, v.Term)
+		}
 	}
 	h.lastRole, h.lastTerm = v.Role, v.Term
 }
@@ -427,7 +456,8 @@ type packetKind uint8
 const (
 	pkMessage packetKind = iota + 1 // a Raft message between servers
 	pkRequest                       // a client's request to a server
-	pkReply                         // a server's reply to a client
+	pkReply                         // a server's reply to a client (or to the admin client)
+	pkAdmin                         // the admin client's request to a server (see packet)
 )
 
 // packet is one copy of something in flight on the network. Packets live in the world's
@@ -439,6 +469,9 @@ type packet struct {
 	msg      node.Message
 	req      kv.Command
 	reply    node.Reply
+	// pkAdmin packets carry no request of their own, only its sequence number in req.Seq:
+	// the admin client keeps every request it made (adminClient.sent), so that the common
+	// packets stay small.
 }
 
 // slot returns a free slab slot for a packet of kind from -> to.
@@ -489,6 +522,9 @@ func (w *World) deliver(e event) {
 		return
 	case pkReply:
 		w.deliverReply(e.arg, p)
+		return
+	case pkAdmin:
+		w.deliverAdmin(e.arg, p)
 		return
 	default:
 		panic(fmt.Sprintf("sim: invariant broken: delivering packet slot %d of kind %d", e.arg, p.kind))

@@ -12,6 +12,7 @@ const (
 	evPropose                       // the workload proposes its next command
 	evClient                        // a client's timer: attempt timeout, backoff, give-up, start
 	evSnapshot                      // a host's background snapshot write ends
+	evAdmin                         // the admin client's timer: attempt timeout or backoff
 )
 
 func (k eventKind) String() string {
@@ -28,6 +29,8 @@ func (k eventKind) String() string {
 		return "client"
 	case evSnapshot:
 		return "snapshot"
+	case evAdmin:
+		return "admin"
 	}
 	return "event?"
 }

@@ -121,7 +121,7 @@ func TestEventQueueMatchesReference(t *testing.T) {
 
 func TestEventKindString(t *testing.T) {
 	for k, want := range map[eventKind]string{
-		evDeliver: "deliver", evWake: "wake", evAction: "action", evPropose: "propose", evClient: "client", evSnapshot: "snapshot", 0: "event?", 99: "event?",
+		evDeliver: "deliver", evWake: "wake", evAction: "action", evPropose: "propose", evClient: "client", evSnapshot: "snapshot", evAdmin: "admin", 0: "event?", 99: "event?",
 	} {
 		if got := k.String(); got != want {
 			t.Errorf("eventKind(%d).String() = %q, want %q", k, got, want)

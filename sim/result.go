@@ -31,6 +31,10 @@ type Result struct {
 	// Annotations mark the run's crash windows, partitions and leaders' terms on the
 	// history's timestamp scale, for the visualization.
 	Annotations []linearizability.Annotation
+
+	// FinalConfig is the configuration in force at the end of the run, as
+	// World.Configuration computes it (the basis of World.Voters).
+	FinalConfig node.Configuration
 }
 
 // TermSummary is one term of a run, as the story tells it.
@@ -74,6 +78,16 @@ type Counts struct {
 	// MaxRetainedLog is the most log entries any server held in memory after any step
 	// (len(View.Log): the entries after its snapshot).
 	MaxRetainedLog uint64
+
+	// Membership changes and leadership transfers (§6, thesis §3.10, §9.6).
+	AdminRequests      uint64 // admin requests made (World.Admin)
+	AdminRetries       uint64 // admin requests resent (same sequence number)
+	AdminCompleted     uint64 // admin requests answered OK
+	Transfers          uint64 // transfers the operator asked a leader for (World.Transfer)
+	TransfersStarted   uint64 // transfers leaders started (View.TransferTarget set)
+	TransfersCompleted uint64 // of which the target took office next
+	TransfersAborted   uint64 // of which the leader gave up and led on
+	PreVotes           uint64 // times a server became a pre-candidate
 }
 
 // Failure describes the first check that failed.
@@ -116,6 +130,10 @@ const (
 	HappenNetConfig                          // the network's fault rates changed
 	HappenClock                              // a clock fault: a rate change or a jump
 	HappenSnapshot                           // a node saved its own snapshot or installed the leader's
+	HappenPreVote                            // a node became a pre-candidate
+	HappenConfig                             // a leader appended a configuration, or one was committed
+	HappenAdmin                              // an admin request was made or answered
+	HappenTransfer                           // a leadership transfer was asked for, started or ended
 )
 
 // Happening is one entry of a run's timeline.

@@ -9,6 +9,7 @@ const (
 	streamScenario
 	streamClient // qualifier: the client's number (1-based)
 	streamClock  // qualifier: the node's ID
+	streamAdmin  // the admin client (World.Admin)
 )
 
 // deriveSeed mixes the root seed with a subsystem tag and two qualifiers (for example the

@@ -37,11 +37,13 @@ type workload struct {
 // apply it before trying another node.
 const proposeTimeout = 500 * time.Millisecond
 
-func (l *workload) init(cfg Workload, seed uint64, nodes int) {
+// init sets the proposer up: its first target is one of the initial voters 1..voters;
+// later it picks among all servers 1..servers (spares may have become voters).
+func (l *workload) init(cfg Workload, seed uint64, voters, servers int) {
 	l.cfg = cfg
 	l.rng = rand.New(rand.NewPCG(seed, 2))
-	l.nodes = nodes
-	l.target = node.ID(l.rng.IntN(nodes) + 1)
+	l.nodes = servers
+	l.target = node.ID(l.rng.IntN(voters) + 1)
 }
 
 // fire proposes one command and schedules the next proposal.

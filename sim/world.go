@@ -29,7 +29,7 @@ type World struct {
 	cfg   Config
 	now   time.Duration
 	queue eventQueue
-	hosts []*host // hosts[i] is node i+1
+	hosts []*host // hosts[i] is node i+1: the Nodes initial voters, then the Spares
 	net   *netsim.Network
 	check *check.Checker
 
@@ -39,11 +39,18 @@ type World struct {
 	slab []packet
 	free []uint32
 
-	clients []*client // clients[i] is client i+1, at network address Nodes+i+1
+	clients []*client // clients[i] is client i+1, at network address len(hosts)+i+1
 	keys    []string  // the clients' keys, "k0".."k{Keys-1}"
 	history []linearizability.Op
 	stamp   int64 // the last history timestamp handed out
 	ended   bool  // finishClients ran
+
+	// admin is the operator's membership-change client (see Admin), at the network address
+	// after the clients.
+	admin adminClient
+	// transferFrom and transferTo are the leadership transfer being watched for the
+	// timeline (the last one started), until a leader takes office.
+	transferFrom, transferTo node.ID
 
 	beforeSend func(w *World, id node.ID, out *node.Output)
 	hookOut    node.Output // the output handed to beforeSend
@@ -81,22 +88,28 @@ func New(cfg Config) (*World, error) {
 	if cfg.NewServer == nil {
 		cfg.NewServer = newRaftsimNode
 	}
-	net, err := netsim.New(cfg.Net, cfg.Nodes+cfg.Clients.Count, deriveSeed(cfg.Seed, streamNetwork, 0, 0))
+	servers := cfg.Nodes + cfg.Spares
+	// Endpoints: the servers, then the clients, then the admin client. (The count does not
+	// touch netsim's random stream, so the admin endpoint changes no run that ignores it.)
+	net, err := netsim.New(cfg.Net, servers+cfg.Clients.Count+1, deriveSeed(cfg.Seed, streamNetwork, 0, 0))
 	if err != nil {
 		return nil, fmt.Errorf("sim: %w", err)
 	}
 	w := &World{
 		cfg:    cfg,
 		net:    net,
-		check:  check.New(cfg.Nodes),
+		check:  check.New(servers),
 		hash:   fnvOffset,
 		faults: rand.New(rand.NewPCG(deriveSeed(cfg.Seed, streamFaults, 0, 0), 1)),
 		random: rand.New(rand.NewPCG(deriveSeed(cfg.Seed, streamScenario, 0, 0), 1)),
 	}
-	w.load.init(cfg.Load, deriveSeed(cfg.Seed, streamWorkload, 0, 0), cfg.Nodes)
-	w.hosts = make([]*host, cfg.Nodes)
+	w.load.init(cfg.Load, deriveSeed(cfg.Seed, streamWorkload, 0, 0), cfg.Nodes, servers)
+	w.hosts = make([]*host, servers)
 	for i := range w.hosts {
 		w.hosts[i] = &host{id: node.ID(i + 1), clock: newClock(cfg.Clocks.DriftMax, deriveSeed(cfg.Seed, streamClock, uint64(i+1), 0))}
+		if i >= cfg.Nodes {
+			w.check.Spare(node.ID(i + 1))
+		}
 	}
 	if err := w.bootAll(); err != nil {
 		return nil, err
@@ -105,6 +118,7 @@ func New(cfg Config) (*World, error) {
 		w.queue.push(event{at: cfg.Load.Start, kind: evPropose})
 	}
 	w.initClients()
+	w.initAdmin()
 	return w, nil
 }
 
@@ -196,6 +210,7 @@ func (w *World) result() Result {
 		TimelineDropped: w.timelineDropped,
 		History:         w.history,
 		Annotations:     w.annotations(),
+		FinalConfig:     w.Configuration(),
 	}
 }
 
@@ -229,6 +244,9 @@ func (w *World) observeCommits() {
 		e, ok := w.check.CommittedEntry(i)
 		if !ok {
 			continue
+		}
+		if e.Kind == node.EntryConfig {
+			w.noteConfigCommitted(e)
 		}
 		if n := len(w.termCommits); n > 0 && w.termCommits[n-1].Term == e.Term {
 			w.termCommits[n-1].Last = i
@@ -272,6 +290,8 @@ func (w *World) process(e event) {
 		w.clientTimer(e)
 	case evSnapshot:
 		w.snapshotWritten(e)
+	case evAdmin:
+		w.adminTimer(e)
 	default:
 		panic(fmt.Sprintf("sim: invariant broken: unknown event kind %d", e.kind))
 	}

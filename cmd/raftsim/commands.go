@@ -41,6 +41,7 @@ type seedFlags struct {
 	parallel    int
 	reads       string
 	checkQuorum optionalBool
+	preVote     optionalBool
 	htmlDir     string
 }
 
@@ -71,6 +72,7 @@ func (b *optionalBool) IsBoolFlag() bool { return true }
 func (f *seedFlags) addOptionFlags(fs *flag.FlagSet) {
 	fs.StringVar(&f.reads, "reads", "", "read mode: readindex, lease (turns CheckQuorum on) or local (unsafe); default: the scenario's")
 	fs.Var(&f.checkQuorum, "checkquorum", "turn CheckQuorum on or off (default: the scenario's)")
+	fs.Var(&f.preVote, "prevote", "turn PreVote on or off (default: the scenario's)")
 	fs.StringVar(&f.htmlDir, "html", ".", "directory for the HTML visualization of a non-linearizable history")
 }
 
@@ -80,6 +82,10 @@ func (f *seedFlags) options() scenarios.Options {
 	if f.checkQuorum.set {
 		v := f.checkQuorum.value
 		o.Overrides.CheckQuorum = &v
+	}
+	if f.preVote.set {
+		v := f.preVote.value
+		o.Overrides.PreVote = &v
 	}
 	return o
 }

@@ -71,7 +71,8 @@ Commands:
   raftsim replay -scenario NAME -seed N -trace FILE
                                                run one seed, write its full event trace
 
-Node options (run and replay): -reads readindex|lease|local, -checkquorum=true|false.
+Node options (run and replay): -reads readindex|lease|local, -checkquorum=true|false,
+-prevote=true|false.
 A non-linearizable history is written as an HTML visualization (-html DIR, default .).
 
 Exit status: 0 all checks held, 1 a check failed, 2 bad usage or input,

@@ -42,6 +42,20 @@
 //     one term, also across crashes.
 //   - Current-Term Commit (§5.4.2, Figure 8): a leader advances its commit index only to an
 //     entry of its own term; earlier-term entries are committed only along with one.
+//   - Commit Quorum (§5.3, §6): when a leader advances its commit index to c, the entry at
+//     c is held by a majority of the voters of its configuration in force (and, while it is
+//     joint, of the outgoing voters too), judged on the checker's latest knowledge of each
+//     server's log; see checkCommitQuorum.
+//   - Election Quorum (§5.2, §6): a node taking office in term T holds the votes of a
+//     majority of the voters of its configuration (of each majority, while joint), from the
+//     vote record; pre-votes (thesis §9.6) are never recorded as votes.
+//
+// Membership (§6). The configuration a node is in comes from its View.Config; nothing
+// assumes that the nodes 1..n are all voters, or that a node's configuration contains it.
+// Election Safety and Leader Completeness need nothing new: they hold across changing and
+// joint configurations, which the quorum checks tie to the votes and replicas they rest
+// on. A view without a configuration (no voters) is not quorum-checked.
+//
 //   - Exactly-once (Raft thesis §6.3): a client command (client, sequence number) takes
 //     effect at most once on each node's state machine, and a client's commands take
 //     effect in the order of their sequence numbers. Step reads Output.Commands: each
@@ -80,14 +94,25 @@
 // happens once the droppable prefix is at least as long as what is kept (and trimMin), so
 // the records hold at most about twice the entries between the floor and the highest
 // commit. A node that never compacts, or stays crashed, holds the floor down: memory then
-// grows with the run, as before. Two records still grow with the number of terms, not of
+// grows with the run, as before. Spares are the exception (Checker.Spare): a server booted
+// outside every configuration, with an empty log, is left out of the floor until a
+// configuration naming it (as voter or learner) appears in some log or snapshot the
+// checker sees, or it holds an entry. Until then no server sends it anything (servers send
+// only to members of their configuration), so it writes nothing the trimming could have
+// dropped; from then on it counts like any node, and holds the floor down until it
+// installs a snapshot. (The rule is "named in any configuration seen", not "in a committed
+// one": a leader starts sending to a learner as soon as it appends the configuration.) A
+// removed server is not left out: it keeps holding the floor at its last snapshot.
+//
+// Two records still grow with the number of terms, not of
 // entries: the leader per term and the votes. Forgetting old terms' votes is unsafe here,
 // because a node's term may go back across a restart (a term not yet durable), and a vote
 // in such an old term must still be checked.
 //
 // # Contract with the caller
 //
-// Nodes are numbered 1..n and all start live with an empty log in term 0. The checker keeps
+// Nodes are numbered 1..n and all start live with an empty log in term 0; some may start
+// outside every configuration (declared with Spare). The checker keeps
 // the Log slice of each node's last View and reads it again at that node's next event, to
 // compare the log before and after. That relies on node.Entry's rule that entries are never
 // modified once created (a node truncates by copying, never in place), not merely on the
@@ -169,6 +194,8 @@ const (
 	LogWrite           = "Log Write"
 	CurrentTermCommit  = "Current-Term Commit"
 	ExactlyOnce        = "Exactly-once"
+	CommitQuorum       = "Commit Quorum"
+	ElectionQuorum     = "Election Quorum"
 )
 
 // rules maps each check to its citation in the paper.
@@ -185,6 +212,8 @@ var rules = map[string]string{
 	LogWrite:           "Figure 2",
 	CurrentTermCommit:  "§5.4.2",
 	ExactlyOnce:        "thesis §6.3",
+	CommitQuorum:       "§5.3, §6",
+	ElectionQuorum:     "§5.2, §6",
 }
 
 // violation builds a Violation; it is only called on the failure path, so it may allocate.
@@ -292,6 +321,9 @@ type nodeState struct {
 	// vote costs no map lookup.
 	voteTerm node.Term
 	vote     node.ID
+	// conf is the configuration in force in the node's last view (View.Config): the one a
+	// leader's decisions in its next step start from.
+	conf node.Configuration
 }
 
 // commitMeta is what the ledger keeps next to each committed entry.
@@ -326,6 +358,8 @@ type Checker struct {
 	ref     *kv.Store
 	refHash []uint64
 	refBase node.Index
+	// emptyHash is the empty state machine's hash: the reference state at index 0.
+	emptyHash uint64
 
 	match     []matchSlot // Log Matching record: match[k] is index matchBase+k+1
 	matchBase node.Index
@@ -335,6 +369,13 @@ type Checker struct {
 	// sessions[id] maps each client to the last sequence number that took effect on node
 	// id's state machine (Exactly-once); looked up, never ranged over.
 	sessions []map[kv.ClientID]uint64
+
+	// outside[id]: node id was declared a Spare and has not been named in any
+	// configuration the checker saw in a log or snapshot, nor held any entry: the trimming
+	// floor leaves it out (see Memory in the package doc). outsideCount counts them, so
+	// that the common case (no spares) costs one compare.
+	outside      []bool
+	outsideCount int
 }
 
 // New returns a checker for a cluster of nodes numbered 1..nodes, all live, with empty logs.
@@ -344,11 +385,13 @@ func New(nodes int) *Checker {
 	}
 	ref := kv.NewStore()
 	c := &Checker{
-		nodes:    make([]nodeState, nodes+1),
-		ref:      ref,
-		refHash:  []uint64{ref.Hash()},
-		votes:    make(map[voteKey]node.ID),
-		sessions: make([]map[kv.ClientID]uint64, nodes+1),
+		nodes:     make([]nodeState, nodes+1),
+		ref:       ref,
+		refHash:   []uint64{ref.Hash()},
+		emptyHash: ref.Hash(),
+		votes:     make(map[voteKey]node.ID),
+		sessions:  make([]map[kv.ClientID]uint64, nodes+1),
+		outside:   make([]bool, nodes+1),
 	}
 	for i := 1; i <= nodes; i++ {
 		c.nodes[i].live = true
@@ -411,8 +454,14 @@ func (c *Checker) Step(now time.Duration, id node.ID, out *node.Output, v *node.
 		return x
 	}
 	ns.logState, ns.term, ns.role = viewLog(v), v.Term, v.Role
+	if c.outsideCount > 0 {
+		c.noteNamed(id, out, v)
+	}
 	if v.Role == node.Leader && ns.officeTerm != v.Term {
 		if x := c.takeOffice(now, id, ns, v); x != nil {
+			return x
+		}
+		if x := c.checkElectionQuorum(now, id, v); x != nil {
 			return x
 		}
 	}
@@ -421,6 +470,14 @@ func (c *Checker) Step(now time.Duration, id node.ID, out *node.Output, v *node.
 	}
 	if x := checkCurrentTermCommit(now, id, ns, v); x != nil {
 		return x
+	}
+	if v.Role == node.Leader && v.CommitIndex > ns.commit {
+		if x := c.checkCommitQuorum(now, id, &ns.conf, out.Entries, v); x != nil {
+			return x
+		}
+	}
+	if (len(out.Entries) > 0 || out.InstallSnapshot != nil) && !sameConfig(&ns.conf, &v.Config) {
+		ns.conf = v.Config // the configuration changes only with the log
 	}
 	if x := c.checkCommit(now, id, ns, v); x != nil {
 		return x
@@ -485,11 +542,12 @@ func (c *Checker) stepLog(now time.Duration, id node.ID, ns *nodeState, out *nod
 }
 
 // Crash records that node id lost its volatile state at virtual time now. Its votes stay
-// on record: a vote is durable, and a node that forgets one may not vote again. So does
-// its last snapshot index, which its disk holds.
+// on record: a vote is durable, and a node that forgets one may not vote again. So do its
+// last snapshot index and its last log, which its disk holds: Commit Quorum counts a
+// crashed voter's durable log.
 func (c *Checker) Crash(now time.Duration, id node.ID) {
 	ns := c.state(id)
-	*ns = nodeState{durableSnap: ns.durableSnap}
+	*ns = nodeState{durableSnap: ns.durableSnap, logState: ns.logState}
 	c.resetSessions(id)
 }
 
@@ -526,6 +584,10 @@ func (c *Checker) Restart(now time.Duration, id node.ID, v *node.View) *Violatio
 		return x
 	}
 	ns.logState, ns.term, ns.role = viewLog(v), v.Term, v.Role
+	ns.conf = v.Config
+	if c.outsideCount > 0 {
+		c.noteNamedRestart(id, v)
+	}
 	ns.appliedIndex, ns.applied = v.AppliedIndex, v.AppliedIndex
 	if v.Role == node.Leader {
 		if x := c.takeOffice(now, id, ns, v); x != nil {

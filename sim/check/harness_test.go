@@ -50,7 +50,29 @@ func (h *harness) step(id node.ID, edit func(v *node.View) node.Output) *Violati
 	h.now += time.Millisecond
 	v := &h.views[id]
 	out := edit(v)
+	if len(out.Entries) > 0 || out.InstallSnapshot != nil {
+		syncConfig(v)
+	}
 	return h.c.Step(h.now, id, &out, v)
+}
+
+// syncConfig puts the last configuration entry of v's log in force (§6: a configuration
+// takes effect when appended), or its snapshot's if the log holds none; a view whose log
+// and snapshot name no configuration keeps the one it has (set by boot, or none).
+func syncConfig(v *node.View) {
+	for k := len(v.Log) - 1; k >= 0; k-- {
+		if e := v.Log[k]; e.Kind == node.EntryConfig {
+			c, err := node.DecodeConfiguration(e.Data)
+			if err != nil {
+				panic(err)
+			}
+			v.Config = c
+			return
+		}
+	}
+	if v.Snapshot != nil && len(v.Snapshot.Config.Voters) > 0 {
+		v.Config = v.Snapshot.Config
+	}
 }
 
 // final runs Final over the current views.
@@ -236,7 +258,7 @@ func takeSnapshot(id node.ID, f func(s *node.Snapshot)) op {
 		var s node.Snapshot
 		x := h.step(id, func(v *node.View) node.Output {
 			t, _ := v.TermAt(v.AppliedIndex)
-			s = node.Snapshot{Index: v.AppliedIndex, Term: t, Data: v.Store.Encode()}
+			s = node.Snapshot{Index: v.AppliedIndex, Term: t, Config: v.Config, Data: v.Store.Encode()}
 			if f != nil {
 				f(&s)
 			}

@@ -73,6 +73,12 @@ func (c *Checker) checkState(now time.Duration, id node.ID, v *node.View) *Viola
 		return nil
 	}
 	want, ok := c.refHashAt(v.AppliedIndex)
+	if !ok && v.AppliedIndex == 0 {
+		// Nothing applied: the empty state, known even after the ledger was trimmed (a
+		// spare that joins after compaction has applied nothing until it installs a
+		// snapshot).
+		want, ok = c.emptyHash, true
+	}
 	if !ok {
 		return violation(StateMachineSafety, now, v.Term, v.AppliedIndex, ids(id),
 			"applied index %d is outside the committed ledger %d..%d", v.AppliedIndex, c.refBase, c.top())
@@ -203,10 +209,14 @@ func checkSnapshotTerm(now time.Duration, id node.ID, v *node.View, t node.Term)
 }
 
 // floor is the index below which nothing is needed again: the smallest snapshot index of
-// any node, live or crashed (its last view's, which its disk holds at least).
+// any node, live or crashed (its last view's, which its disk holds at least), leaving out
+// the spares no configuration has named yet (Spare).
 func (c *Checker) floor() node.Index {
 	f := c.top()
 	for j := 1; j < len(c.nodes); j++ {
+		if c.outside[j] {
+			continue
+		}
 		f = min(f, c.nodes[j].durableSnap)
 	}
 	return f
