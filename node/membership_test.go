@@ -248,3 +248,20 @@ func TestClusterRandomMembershipProperty(t *testing.T) {
 }
 
 var _ = kv.OpGet
+
+// §6 (thesis §4.2.1): a learner that has acknowledged nothing is not "caught up", even on a
+// log shorter than the catch-up bound: the leader keeps it a learner.
+func TestSilentLearnerNotPromoted_6(t *testing.T) {
+	c := newClusterWithSpares(t, 3, 1, 13, nil)
+	l := c.electLeader()
+	c.drop = func(m Message) bool { return m.To == 4 || m.From == 4 }
+	c.step(l, admin(1, AdminAddServer, 4))
+	for range 20 {
+		c.now += testHeartbeatInterval
+		c.step(l, Input{Kind: InputWake})
+		c.deliverAll()
+	}
+	if conf := c.node(l).conf; conf.IsVoter(4) || !contains(conf.Learners, 4) {
+		t.Fatalf("leader's configuration %v: a silent learner must stay a learner", conf)
+	}
+}

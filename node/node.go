@@ -157,9 +157,6 @@ func New(cfg Config, d DurableState) (*Node, error) {
 	if n.snapshotChunkSize == 0 {
 		n.snapshotChunkSize = defaultSnapshotChunkSize
 	}
-	if n.catchUp == 0 {
-		n.catchUp = 2 * Index(n.maxEntriesPerMessage)
-	}
 	// The configuration in force: the log's last configuration entry, else the
 	// snapshot's, else the bootstrap one.
 	n.snapConf = boot
@@ -180,6 +177,9 @@ func New(cfg Config, d DurableState) (*Node, error) {
 	}
 	if n.maxEntriesPerMessage == 0 {
 		n.maxEntriesPerMessage = defaultMaxEntriesPerMessage
+	}
+	if n.catchUp == 0 {
+		n.catchUp = 2 * Index(n.maxEntriesPerMessage)
 	}
 	n.rng.Seed(cfg.Seed, pcgStream)
 	return n, nil

@@ -139,3 +139,30 @@ func TestClusterRandomFaultsWithPreVoteProperty(t *testing.T) {
 		c.checkSafety()
 	})
 }
+
+// Thesis §3.10: TimeoutNow is sent again with every heartbeat of a transfer, so a lost one
+// does not stall the transfer until it aborts.
+func TestTimeoutNowResentAfterLoss_3_10(t *testing.T) {
+	c, l := committedCluster(t, nil)
+	target := ID(1)
+	if target == l {
+		target = 2
+	}
+	lost := 0
+	c.drop = func(m Message) bool {
+		if m.Type == MsgTimeoutNow && lost == 0 {
+			lost++
+			return true
+		}
+		return false
+	}
+	term := c.node(l).term
+	c.step(l, Input{Kind: InputTransfer, Target: target})
+	c.deliverAll()
+	c.now += testHeartbeatInterval
+	c.step(l, Input{Kind: InputWake})
+	c.deliverAll()
+	if lost != 1 || c.node(target).role != Leader || c.node(target).term != term+1 {
+		t.Fatalf("after losing TimeoutNow once: target role %v term %d (lost %d)", c.node(target).role, c.node(target).term, lost)
+	}
+}
