@@ -83,6 +83,15 @@ func All() []Scenario {
 		restartAfterSnapshot(),
 		snapshotDedup(),
 		longRunBoundedMemory(),
+		staleTerm(),
+		electionBasics(),
+		voteRestriction(),
+		staleLeaderPartitioned(),
+		splitVote(),
+		timeoutTooShort(),
+		voteSurvivesCrash(),
+		slowFollower(),
+		followerApply(),
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all
