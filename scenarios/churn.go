@@ -49,7 +49,7 @@ func churn() Scenario {
 				if n.crashes == 0 || n.partitions == 0 {
 					return fmt.Errorf("the nemesis injected %d crashes and %d partitions; the scenario needs both", n.crashes, n.partitions)
 				}
-				if !converged(w) {
+				if !converged(w, o) {
 					return fmt.Errorf("the cluster did not converge after healing:\n%s", w.Describe())
 				}
 				return nil

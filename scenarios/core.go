@@ -38,7 +38,7 @@ func happyPath() Scenario {
 				if c.ClientOK < 100 || c.ClientUnknown != 0 {
 					return fmt.Errorf("%d client operations ok and %d unknown, want at least 100 ok and none unknown", c.ClientOK, c.ClientUnknown)
 				}
-				if !converged(w) {
+				if !converged(w, o) {
 					return fmt.Errorf("not every node committed and applied all %d committed entries:\n%s", w.CommittedLen(), w.Describe())
 				}
 				// Each acknowledged write is in the log exactly once, after the leader's no-op:
@@ -104,7 +104,7 @@ func leaderCrash() Scenario {
 				if w.CommittedLen() <= commitsAtCrash {
 					return fmt.Errorf("no entry committed after the crash (%d before, %d at the end)", commitsAtCrash, w.CommittedLen())
 				}
-				if !converged(w) {
+				if !converged(w, o) {
 					return fmt.Errorf("the cluster did not converge after the old leader returned:\n%s", w.Describe())
 				}
 				return nil
@@ -145,7 +145,7 @@ func minorityPartition() Scenario {
 				}, nil)
 			w.At(5*time.Second, "heal", func(w *sim.World) { w.Heal() })
 			return func(w *sim.World, o *Outcome) error {
-				if !converged(w) {
+				if !converged(w, o) {
 					return fmt.Errorf("the minority %v did not catch up after healing:\n%s", minority, w.Describe())
 				}
 				return nil
@@ -218,7 +218,7 @@ func majorityLossScenario(name, summary string, options func(c *sim.Config)) Sce
 				func(w *sim.World) bool { return leaderExists(w) && w.CommittedLen() > commits },
 				func(w *sim.World) string { return "no leader committing after the restarts" }, nil)
 			return func(w *sim.World, o *Outcome) error {
-				if !converged(w) {
+				if !converged(w, o) {
 					return fmt.Errorf("the cluster did not converge after recovery:\n%s", w.Describe())
 				}
 				return nil

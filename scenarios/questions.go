@@ -211,7 +211,7 @@ func staleTerm() Scenario {
 				if l := w.Leader(); l != next || w.View(l).Term != newTerm {
 					return fmt.Errorf("leader at the end is %d, want node %d of term %d (the returning leader must not disturb it)", l, next, newTerm)
 				}
-				if !converged(w) {
+				if !converged(w, o) {
 					return fmt.Errorf("the cluster did not converge after the old leader returned:\n%s", w.Describe())
 				}
 				return requireLinearizable(o)
@@ -544,7 +544,7 @@ func voteRestriction() Scenario {
 				if leaderAfter == stale || !heldAll {
 					return fmt.Errorf("the leader after the heal, node %d of term %d, does not hold all %d entries committed before the heal", leaderAfter, leaderAfterTerm, committedAtHeal)
 				}
-				if !converged(w) {
+				if !converged(w, o) {
 					return fmt.Errorf("the cluster did not converge:\n%s", w.Describe())
 				}
 				return requireLinearizable(o)
@@ -653,7 +653,7 @@ func staleLeaderPartitioned() Scenario {
 						return fmt.Errorf("node %d still holds the write it accepted while deposed, at index %d", old, proposal.Index)
 					}
 				}
-				if !converged(w) {
+				if !converged(w, o) {
 					return fmt.Errorf("the cluster did not converge after healing:\n%s", w.Describe())
 				}
 				return requireLinearizable(o)
@@ -1111,7 +1111,7 @@ func slowFollower() Scenario {
 				if maxLag < 20 {
 					return fmt.Errorf("the slow follower lagged at most %d entries behind; the scenario wants it really slow (at least 20)", maxLag)
 				}
-				if !converged(w) {
+				if !converged(w, o) {
 					return fmt.Errorf("the slow follower did not catch up:\n%s", w.Describe())
 				}
 				return requireLinearizable(o)
@@ -1213,7 +1213,7 @@ func followerApply() Scenario {
 				if err := prob.err(); err != nil {
 					return err
 				}
-				if !converged(w) {
+				if !converged(w, o) {
 					return fmt.Errorf("not every node applied every committed entry:\n%s", w.Describe())
 				}
 				if want := (w.Nodes() - 1) * w.CommittedLen(); followerApplies < want {

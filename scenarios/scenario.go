@@ -152,6 +152,10 @@ type Outcome struct {
 	// Visualization is the path of the history's HTML visualization, if a caller wrote
 	// one (see WriteVisualization); Report mentions it.
 	Visualization string
+
+	// settled is how many entries were committed settleTime before the end (see
+	// converged).
+	settled int
 }
 
 // Failed reports whether the run broke a check, its assertion, or could not start.
@@ -214,6 +218,7 @@ func Run(s Scenario, seed uint64, opts Options) Outcome {
 		return out
 	}
 	assert := s.Script(w)
+	w.At(cfg.Duration-settleTime, "settle mark", func(w *sim.World) { out.settled = w.CommittedLen() })
 	out.Result = w.Run()
 	if out.Failure != nil {
 		return out

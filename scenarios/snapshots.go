@@ -140,7 +140,7 @@ func snapshotBasic() Scenario {
 				if served == 0 {
 					return fmt.Errorf("no client operation was answered by a server while it wrote a snapshot (%d snapshots saved)", o.Counts.SnapshotsSaved)
 				}
-				if !converged(w) {
+				if !converged(w, o) {
 					return fmt.Errorf("the cluster did not converge:\n%s", w.Describe())
 				}
 				if err := sameState(w); err != nil {
@@ -230,7 +230,7 @@ func snapshotInstallSlowFollower() Scenario {
 				if replicated == 0 {
 					return fmt.Errorf("node %d wrote no entries from AppendEntries after installing the snapshot at %d:\n%s", slow, first.index, w.Describe())
 				}
-				if !converged(w) {
+				if !converged(w, o) {
 					return fmt.Errorf("the cluster did not converge after healing:\n%s", w.Describe())
 				}
 				if err := sameState(w); err != nil {
@@ -294,7 +294,7 @@ func restartAfterSnapshot() Scenario {
 				if restarts != 2*w.Nodes() {
 					return fmt.Errorf("%d restarts from a snapshot, want %d", restarts, 2*w.Nodes())
 				}
-				if !converged(w) {
+				if !converged(w, o) {
 					return fmt.Errorf("the cluster did not converge after the restarts:\n%s", w.Describe())
 				}
 				if err := sameState(w); err != nil {
@@ -419,7 +419,7 @@ func snapshotDedup() Scenario {
 						return fmt.Errorf("node %d holds %q in %q %d times, want once", id, cmd.Value, cmd.Key, got)
 					}
 				}
-				if !converged(w) {
+				if !converged(w, o) {
 					return fmt.Errorf("the cluster did not converge:\n%s", w.Describe())
 				}
 				return requireLinearizable(o)
@@ -480,7 +480,7 @@ func longRunScript(w *sim.World) Assertion {
 		if c.Commits < 20*longRunThreshold || c.SnapshotsSaved < uint64(w.Nodes())*10 {
 			return fmt.Errorf("%d entries committed and %d snapshots saved: not the long, compacting run intended", c.Commits, c.SnapshotsSaved)
 		}
-		if !converged(w) {
+		if !converged(w, o) {
 			return fmt.Errorf("the cluster did not converge:\n%s", w.Describe())
 		}
 		if err := sameState(w); err != nil {

@@ -38,7 +38,7 @@ func standard() Scenario {
 					return fmt.Errorf("only %d entries committed in 10 s", o.Counts.Commits)
 				}
 				// Last heal at 9 s: a leader must be back and everyone caught up by 10 s.
-				if !converged(w) {
+				if !converged(w, o) {
 					return fmt.Errorf("the cluster did not converge after the last heal:\n%s", w.Describe())
 				}
 				return nil
