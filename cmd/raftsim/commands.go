@@ -91,7 +91,7 @@ func (f *seedFlags) options() scenarios.Options {
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "raftsim run -scenario NAME (-seed N | -seeds N) [-parallel P] [-v]", stderr)
+	fs := newFlagSet("run", "raftsim run -scenario NAME (-seed N | -seeds N) [-reads MODE] [-prevote=BOOL] [-checkquorum=BOOL] [-parallel P] [-v] [-html DIR]", stderr)
 	var f seedFlags
 	fs.StringVar(&f.scenario, "scenario", "", "scenario to run (see 'raftsim list')")
 	fs.StringVar(&f.seed, "seed", "", "run this one seed (a positive integer)")
@@ -228,7 +228,7 @@ func countsLine(r *sim.Result) string {
 }
 
 func cmdReplay(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("replay", "raftsim replay -scenario NAME -seed N -trace FILE", stderr)
+	fs := newFlagSet("replay", "raftsim replay -scenario NAME -seed N -trace FILE [-reads MODE] [-prevote=BOOL] [-checkquorum=BOOL] [-html DIR]", stderr)
 	var f seedFlags
 	fs.StringVar(&f.scenario, "scenario", "", "scenario to replay (see 'raftsim list')")
 	fs.StringVar(&f.seed, "seed", "", "seed to replay (a positive integer)")
