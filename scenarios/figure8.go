@@ -32,23 +32,36 @@ func figure8() Scenario {
 		Summary:   "the Figure 8 schedule: an old-term entry on a majority is not committed by counting, and is later overwritten",
 		Questions: "S1",
 		Configure: func(c *sim.Config) {
-			reliable(c)
-			c.Net.DelayMin, c.Net.DelayMax = ms(5), ms(5)
-			// Long timeouts: only the script's forced campaigns elect anyone.
-			c.Node.ElectionTimeoutMin, c.Node.ElectionTimeoutMax = ms(1000), ms(2000)
+			scripted(c, 3*time.Second)
 			c.Node.MaxEntriesPerMessage = 1
-			c.Clients.Count = 0 // only the script writes
-			c.Duration = 3 * time.Second
 		},
 		Script: figure8Script,
 	}
 }
 
-func figure8Script(w *sim.World) Assertion {
+// scripted configures a run whose schedule the script forces: every message takes exactly
+// 5 ms, election timeouts are too long to fire on their own (only World.Campaign elects
+// anyone), and there are no clients (only the script writes).
+func scripted(c *sim.Config, d time.Duration) {
+	reliable(c)
+	c.Net.DelayMin, c.Net.DelayMax = ms(5), ms(5)
+	c.Node.ElectionTimeoutMin, c.Node.ElectionTimeoutMax = ms(1000), ms(2000)
+	c.Clients.Count = 0
+	c.Duration = d
+}
+
+// castOf lets the seed choose which of five servers plays which role in a scripted
+// scenario.
+func castOf(w *sim.World) [5]node.ID {
 	var cast [5]node.ID
 	for i, p := range w.Random().Perm(5) {
 		cast[i] = node.ID(p + 1)
 	}
+	return cast
+}
+
+func figure8Script(w *sim.World) Assertion {
+	cast := castOf(w)
 	s1, s2, s3, s4, s5 := cast[0], cast[1], cast[2], cast[3], cast[4]
 	f := &figure8State{s1: s1, s5: s5}
 	w.At(ms(100), "(a) S1 campaigns", func(w *sim.World) { w.Campaign(s1) })

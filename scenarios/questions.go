@@ -682,18 +682,10 @@ func splitVote() Scenario {
 		Summary:   "three candidates at once split the vote (no leader in term 1); three again in term 2, one wins: each losing candidate stays a candidate until the winner's AppendEntries of its own term arrives, and then follows the winner",
 		Questions: "E6",
 		Configure: func(c *sim.Config) {
-			reliable(c)
-			c.Net.DelayMin, c.Net.DelayMax = ms(5), ms(5)
-			// Long timeouts: only the script's forced campaigns elect anyone.
-			c.Node.ElectionTimeoutMin, c.Node.ElectionTimeoutMax = ms(1000), ms(2000)
-			c.Clients.Count = 0
-			c.Duration = time.Second
+			scripted(c, time.Second)
 		},
 		Script: func(w *sim.World) Assertion {
-			var cast [5]node.ID
-			for i, p := range w.Random().Perm(5) {
-				cast[i] = node.ID(p + 1)
-			}
+			cast := castOf(w)
 			a, b, c, e := cast[0], cast[1], cast[2], cast[4]
 			round2 := [3]node.ID{a, b, c}
 			w.Random().Shuffle(3, func(i, j int) { round2[i], round2[j] = round2[j], round2[i] })
@@ -900,17 +892,10 @@ func voteSurvivesCrash() Scenario {
 		Summary:   "a voter crashes right after granting its vote (on disk before the reply left) and restarts; another candidate of the same term, one vote short of winning, asks it and is refused: no second leader in the term",
 		Questions: "E11",
 		Configure: func(c *sim.Config) {
-			reliable(c)
-			c.Net.DelayMin, c.Net.DelayMax = ms(5), ms(5)
-			c.Node.ElectionTimeoutMin, c.Node.ElectionTimeoutMax = ms(1000), ms(2000)
-			c.Clients.Count = 0
-			c.Duration = time.Second
+			scripted(c, time.Second)
 		},
 		Script: func(w *sim.World) Assertion {
-			var cast [5]node.ID
-			for i, p := range w.Random().Perm(5) {
-				cast[i] = node.ID(p + 1)
-			}
+			cast := castOf(w)
 			a, b, v, y := cast[0], cast[1], cast[2], cast[4]
 			var term node.Term
 			var grantedAt, restartedAt time.Duration
