@@ -69,6 +69,7 @@ func All() []Scenario {
 		crashAtEachStep(),
 		retryAfterCommit(),
 		staleRead(),
+		leaseBeyondDrift(),
 		addServer(),
 		removeServer(),
 		replaceLeader(),

@@ -156,3 +156,30 @@ func TestDisruptionByPreVoteAndCheckQuorum(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaseUnsafeBeyondDriftBound shows thesis §6.4.1's condition: a lease is safe only
+// while clocks drift within the bound it was computed for. With the cut-off leader's
+// clock ten times slow, its lease outlives a new leader's election, and the checker finds
+// the stale reads in most seeds.
+func TestLeaseUnsafeBeyondDriftBound(t *testing.T) {
+	sc, err := Lookup("lease-clock-drift")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const seeds = 20
+	found := 0
+	for seed := uint64(1); seed <= seeds; seed++ {
+		o := Run(sc, seed, Options{})
+		if o.Failed() || o.Inconclusive() {
+			writeVisualization(t, &o)
+			t.Fatalf("%s", Report(&o))
+		}
+		if o.Linearizability.Verdict == linearizability.NotLinearizable {
+			found++
+		}
+	}
+	if found < seeds*6/10 {
+		t.Fatalf("stale lease reads found in only %d of %d seeds, want most", found, seeds)
+	}
+	t.Logf("stale lease reads found in %d of %d seeds", found, seeds)
+}

@@ -70,6 +70,64 @@ func cutOffReads(o *Outcome, after time.Duration) int {
 	return n
 }
 
+// leaseBeyondDrift is stale-read-partitioned-leader with lease reads, where the cut-off
+// leader's clock runs at a tenth of real speed: far beyond the 5% drift bound its lease is
+// computed for (thesis §6.4.1). Its lease then outlives the followers' election timeouts
+// by hundreds of milliseconds: a new leader is elected and commits writes while the old
+// one still answers reads from its lease, and the checker must find the stale reads.
+func leaseBeyondDrift() Scenario {
+	base := staleRead()
+	return Scenario{
+		Name:      "lease-clock-drift",
+		Summary:   "lease reads with the cut-off leader's clock running 10x slow, far beyond the drift bound: its lease outlives the election of a new leader, and the checker finds the stale reads (with -reads readindex it cannot happen)",
+		Questions: "C3",
+		Configure: func(c *sim.Config) {
+			base.Configure(c)
+			c.Node.ReadMode, c.Node.CheckQuorum = node.ReadLease, true
+			// Mostly reads, and quick to give up on a write the cut-off leader cannot
+			// commit, so that client 1 reads often while the stale lease lasts.
+			c.Clients.GetWeight, c.Clients.PutWeight, c.Clients.AppendWeight = 6, 1, 1
+			c.Clients.GiveUpAfter = 300 * time.Millisecond
+		},
+		ExpectsViolations: func(c *sim.Config) bool { return c.Node.ReadMode != node.ReadIndex },
+		Script: func(w *sim.World) Assertion {
+			var old node.ID
+			w.At(staleCut, "cut off the leader with client 1; its clock slows down", func(w *sim.World) {
+				var ok bool
+				if old, ok = requireLeader(w); ok {
+					w.Partition([]node.ID{old, w.ClientAddr(1)})
+					w.SetClockRate(old, 0.1)
+				}
+			})
+			w.At(staleHeal, "heal", func(w *sim.World) { w.Heal() })
+			return func(w *sim.World, o *Outcome) error {
+				if w.Config().Node.ReadMode == node.ReadIndex {
+					return assertStaleRead(w, o, old) // ReadIndex does not rely on clocks
+				}
+				return assertStaleFound(w, o, old)
+			}
+		},
+	}
+}
+
+// assertStaleFound is the answer of an unsafe read configuration: once the majority has a
+// new leader, a read the old leader answers may be stale, and the checker must catch it,
+// unless no such read happened in this seed.
+func assertStaleFound(w *sim.World, o *Outcome, old node.ID) error {
+	if o.Linearizability.Verdict == linearizability.NotLinearizable {
+		return nil
+	}
+	newLeader := firstLeaderAfter(w, staleCut)
+	if newLeader == 0 {
+		return fmt.Errorf("the majority elected no new leader during the partition")
+	}
+	if n := cutOffReads(o, newLeader+100*time.Millisecond); n > 0 {
+		return fmt.Errorf("old leader %d answered %d reads after the majority elected a new leader at %v, yet the history is %v: the checker missed the stale read",
+			old, n, newLeader, o.Linearizability.Verdict)
+	}
+	return nil
+}
+
 func assertStaleRead(w *sim.World, o *Outcome, old node.ID) error {
 	switch o.Overrides.Reads {
 	case "local":
