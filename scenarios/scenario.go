@@ -70,6 +70,7 @@ func All() []Scenario {
 		retryAfterCommit(),
 		staleRead(),
 		leaseBeyondDrift(),
+		pausedLeader(),
 		addServer(),
 		removeServer(),
 		replaceLeader(),

@@ -38,6 +38,7 @@ func (w *World) Crash(id node.ID) {
 	}
 	h.up, h.srv = false, nil
 	h.wakeWant, h.wakeAt = 0, 0
+	h.pausedUntil = 0
 	w.counts.Crashes++
 	w.check.Crash(w.now, id)
 	text := fmt.Sprintf("node %d crashed", id)
@@ -400,4 +401,48 @@ func (w *World) describeGroups(groups [][]node.ID) string {
 	}
 	b.WriteByte('}')
 	return b.String()
+}
+
+// Pause stalls server id for d, as a long garbage collection or a frozen VM would: it
+// processes nothing (messages, client requests, timers and snapshot writes addressed to it
+// wait, in arrival order) and then resumes with the beliefs it had, while its clock kept
+// running. Pausing a crashed or paused server does nothing.
+func (w *World) Pause(id node.ID, d time.Duration) {
+	h := w.host(id)
+	if !h.up || h.pausedUntil > w.now || d <= 0 {
+		return
+	}
+	h.pausedUntil = w.now + d
+	w.counts.Pauses++
+	w.faultEvent(HappenCrash, id, fmt.Sprintf("node %d paused for %v", id, d))
+}
+
+// Paused reports whether server id is paused now.
+func (w *World) Paused(id node.ID) bool { return w.host(id).pausedUntil > w.now }
+
+// deferForPause re-queues an event addressed to a paused server at the end of its pause,
+// and reports whether it did. Events are re-queued in the order they arrive, so the
+// server later sees them in that order.
+func (w *World) deferForPause(e event) bool {
+	var id int32
+	switch e.kind {
+	case evDeliver:
+		if int(e.node) > len(w.hosts) {
+			return false // to a client or the admin client
+		}
+		id = e.node
+	case evWake, evSnapshot:
+		id = e.node
+	default:
+		return false
+	}
+	if id < 1 || int(id) > len(w.hosts) {
+		return false
+	}
+	h := w.hosts[id-1]
+	if h.pausedUntil <= w.now {
+		return false
+	}
+	w.queue.push(event{at: h.pausedUntil, kind: e.kind, node: e.node, arg: e.arg})
+	return true
 }

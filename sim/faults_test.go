@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -466,5 +468,62 @@ func TestWakeUps(t *testing.T) {
 				t.Errorf("Counts.Events = %d, want %d", r.Counts.Events, tt.events)
 			}
 		})
+	}
+}
+
+// A paused server processes nothing until the pause ends, then everything that arrived, in
+// arrival order; its clock keeps running.
+func TestPauseDefersEverythingInOrder(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Clients.Count = 0
+	var lines []string
+	cfg.Trace = func(line string) { lines = append(lines, line) }
+	w, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paused node.ID
+	var stepsAtPause uint64
+	w.At(time.Second, "pause", func(w *World) {
+		paused = w.Leader()
+		w.Pause(paused, 500*time.Millisecond)
+		stepsAtPause = w.Counts().Events
+	})
+	var viewDuring node.View
+	w.At(1400*time.Millisecond, "look", func(w *World) {
+		viewDuring = w.View(paused)
+		if !w.Paused(paused) {
+			t.Errorf("node %d not paused at 1.4s", paused)
+		}
+	})
+	res := w.Run()
+	if res.Failure != nil {
+		t.Fatal(res.Failure)
+	}
+	if paused == node.None || stepsAtPause == 0 {
+		t.Fatal("no leader to pause")
+	}
+	if viewDuring.Role != node.Leader {
+		t.Fatalf("paused leader's view changed during the pause: %v", viewDuring.Role)
+	}
+	if res.Counts.Pauses != 1 || w.View(paused).Role == node.Leader && w.View(paused).Term == viewDuring.Term && w.Leader() != paused {
+		t.Fatalf("pauses %d; after resuming node %d is %v of term %d", res.Counts.Pauses, paused, w.View(paused).Role, w.View(paused).Term)
+	}
+	// No step of the paused node between 1.0 s and 1.5 s; steps again at 1.5 s.
+	tag := fmt.Sprintf(" n%-2d ", paused)
+	resumed := false
+	for _, l := range lines {
+		f := strings.Fields(l)
+		at, err := time.ParseDuration(f[0])
+		if err != nil || !strings.Contains(l, tag) || !(strings.Contains(l, " recv ") || strings.Contains(l, " wake")) {
+			continue
+		}
+		if at > time.Second && at < 1500*time.Millisecond {
+			t.Fatalf("paused node stepped during its pause: %s", l)
+		}
+		resumed = resumed || at == 1500*time.Millisecond
+	}
+	if !resumed {
+		t.Fatal("the paused node did not process its queued inputs when the pause ended")
 	}
 }

@@ -14,6 +14,9 @@ type host struct {
 	id  node.ID
 	srv Server // nil while crashed
 	up  bool
+	// pausedUntil is when a pause (a long GC, a stalled VM) ends: until then the server
+	// processes nothing, and whatever arrives for it waits (0: not paused).
+	pausedUntil time.Duration
 	// life counts the host's boots; wake events of an earlier life are ignored, and each
 	// life's election timer draws from its own stream.
 	life uint64

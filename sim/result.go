@@ -62,6 +62,7 @@ type Counts struct {
 	Proposals         uint64 // commands proposed by the workload or the scenario
 	ProposalsAccepted uint64 // of which a leader appended
 	Crashes           uint64
+	Pauses            uint64 // server pauses (World.Pause)
 	Restarts          uint64
 	Rejected          uint64 // inputs nodes refused as malformed (should stay 0 here)
 	ClientOps         uint64 // client operations invoked

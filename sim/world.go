@@ -277,6 +277,9 @@ func (w *World) finalCheck() {
 // process handles one event popped from the queue.
 func (w *World) process(e event) {
 	w.now = e.at
+	if w.deferForPause(e) {
+		return
+	}
 	switch e.kind {
 	case evDeliver:
 		w.deliver(e)
