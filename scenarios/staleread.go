@@ -205,7 +205,10 @@ func pausedLeader() Scenario {
 				}
 			})
 			expectWithin(w, pause, resume, "a new leader while the old one is paused",
-				func(w *sim.World) bool { l := w.Leader(); return l != old && l != node.None && w.View(l).Term > oldTerm },
+				func(w *sim.World) bool {
+					l := w.Leader()
+					return l != old && l != node.None && w.View(l).Term > oldTerm
+				},
 				func(*sim.World) string { return "no new leader" }, nil)
 			w.At(resume-time.Millisecond, "the paused leader still believes it leads", func(w *sim.World) {
 				if v := w.View(old); v.Role != node.Leader || v.Term != oldTerm {
@@ -214,7 +217,9 @@ func pausedLeader() Scenario {
 			})
 			expectWithin(w, resume, resume+failoverBound, "the old leader follows the newer term",
 				func(w *sim.World) bool { v := w.View(old); return v.Role == node.Follower && v.Term > oldTerm },
-				func(w *sim.World) string { return fmt.Sprintf("node %d is %v of term %d", old, w.View(old).Role, w.View(old).Term) }, nil)
+				func(w *sim.World) string {
+					return fmt.Sprintf("node %d is %v of term %d", old, w.View(old).Role, w.View(old).Term)
+				}, nil)
 			return func(w *sim.World, o *Outcome) error {
 				if o.ViolationExpected {
 					return nil // local reads: stale answers are possible, and rarely caught here
