@@ -113,6 +113,7 @@ func (n *Node) becomeLeader(now time.Duration) {
 		n.next[i] = last + 1
 		n.match[i] = 0
 		n.acked[i], n.ackedAt[i] = 0, 0
+		n.snapProg[i] = snapProgress{}
 	}
 	n.round, n.leaderSince = 0, now
 	n.endTransfer()

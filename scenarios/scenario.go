@@ -38,7 +38,8 @@ type Scenario struct {
 	// Questions names the questions of SEED-QUESTIONS.md the scenario answers (e.g. "E1").
 	Questions string
 	// Configure adjusts the standard configuration (sim.DefaultConfig) for this scenario.
-	// It must be deterministic and must not set the seed.
+	// It must be deterministic and must not change the seed; it may read it (c.Seed is
+	// set before it runs), as swarm testing does to choose its faults.
 	Configure func(c *sim.Config)
 	// Script schedules the scenario's faults and probes on a fresh world, before the run,
 	// and returns the assertion to check on the finished run. Probes that find a broken
@@ -71,6 +72,7 @@ func All() []Scenario {
 		staleRead(),
 		leaseBeyondDrift(),
 		pausedLeader(),
+		swarm(),
 		addServer(),
 		removeServer(),
 		replaceLeader(),
@@ -195,11 +197,13 @@ func (o *Outcome) Problem() string {
 // Config returns the scenario's configuration for a seed.
 func (s Scenario) Config(seed uint64) sim.Config {
 	c := sim.DefaultConfig()
+	c.Scenario, c.Seed = s.Name, seed
 	if s.Configure != nil {
 		s.Configure(&c)
 	}
-	c.Scenario = s.Name
-	c.Seed = seed
+	if c.Seed != seed {
+		panic("scenarios: " + s.Name + ": Configure changed the seed")
+	}
 	return c
 }
 
