@@ -29,7 +29,7 @@ const (
 // swarmPlan is what one seed turned on.
 type swarmPlan struct {
 	crashes, partitions, oneWay, bridges, pauses, drift bool
-	gapMin, gapMax                                     time.Duration // between faults
+	gapMin, gapMax                                      time.Duration // between faults
 }
 
 // planFor draws a seed's plan and options from a stream of its own.
