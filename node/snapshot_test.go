@@ -219,3 +219,41 @@ func TestCompactReleasesPrefix_7(t *testing.T) {
 		t.Fatal("a compacted entry's term is still known")
 	}
 }
+
+// A transfer keeps its snapshot to the end: a leader that takes a newer snapshot while
+// sending one goes on from the follower's offset instead of restarting at 0 (which never
+// finishes when snapshots come faster than a transfer takes).
+func TestSnapshotTransferKeepsItsSnapshot_7(t *testing.T) {
+	c, l := committedCluster(t, snapshotConfig(5, 8))
+	lag := ID(1)
+	if lag == l {
+		lag = 2
+	}
+	c.drop = func(m Message) bool { return m.To == lag || m.From == lag }
+	writeN(c, l, 1, 12)
+	first := c.node(l).snap.Index
+	// Let a few chunks through, then make the leader snapshot again.
+	c.drop = nil
+	c.now += testHeartbeatInterval
+	c.step(l, Input{Kind: InputWake})
+	acks := 0
+	for k := 0; k < 100 && acks < 2 && len(c.queue) > 0; k++ {
+		m := c.queue[0]
+		c.queue = c.queue[1:]
+		if m.Type == MsgSnapResp && m.From == lag {
+			acks++
+		}
+		c.step(m.To, Input{Kind: InputMessage, Message: m})
+	}
+	c.drop = func(m Message) bool { return m.To == lag || m.From == lag }
+	writeN(c, l, 13, 8)
+	if c.node(l).snap.Index <= first {
+		t.Fatalf("the leader did not take a newer snapshot (still %d)", first)
+	}
+	p := c.node(l).snapProg[c.node(l).peerPos(lag)]
+	if !p.active || p.index != first || p.offset == 0 {
+		t.Fatalf("transfer state %+v after a newer snapshot, want the snapshot at %d continued from its offset (%d chunks acknowledged)", p, first, acks)
+	}
+	c.drop = nil
+	c.run(200, func() bool { return c.node(lag).applied == c.node(l).applied })
+}
