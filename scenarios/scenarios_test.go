@@ -13,7 +13,11 @@ import (
 var (
 	seedFlag  = flag.Uint64("seed", 0, "run every scenario with this seed only")
 	seedsFlag = flag.Uint64("seeds", 0, "run every scenario with seeds 1..N")
+	longFlag  = flag.Bool("long", false, "run every scenario with seeds 1..200 (unless -seed or -seeds says otherwise)")
 )
+
+// longSeeds is how many seeds each scenario runs with -long.
+const longSeeds = 200
 
 // quickSeeds is how many seeds each scenario runs in the default `go test ./...`.
 const quickSeeds = 5
@@ -24,6 +28,9 @@ func testSeeds() []uint64 {
 		return []uint64{*seedFlag}
 	}
 	n := uint64(quickSeeds)
+	if *longFlag {
+		n = longSeeds
+	}
 	if *seedsFlag != 0 {
 		n = *seedsFlag
 	}
