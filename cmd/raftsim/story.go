@@ -22,13 +22,15 @@ func cmdTour(stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "Running scenario %q with seed 1:\n  %s.\n\n", sc.Name, sc.Summary)
 	o := scenarios.Run(sc, 1, scenarios.Options{})
 	writeStory(stdout, &o)
-	fmt.Fprintf(stdout, "\nChecks run after every event:\n  %s.\n\n", strings.Join(sim.CheckNames(), ", "))
+	fmt.Fprintf(stdout, "\nChecks run after every event:\n  %s.\n", strings.Join(sim.CheckNames(), ", "))
+	fmt.Fprintf(stdout, "At the end of the run: a from-scratch cross-check of those, the clients' history for\nlinearizability (porcupine), and the scenario's own answer.\n\n")
 	code := report(stdout, &o)
 	fmt.Fprintf(stdout, `
 Go further:
   go run ./cmd/raftsim list                                  the scenarios, one per question about Raft
   go run ./cmd/raftsim run -scenario figure-8 -seed 1 -v     one run, with its story
   go run ./cmd/raftsim run -scenario churn -seeds 100        a hundred seeds in parallel
+  go run ./cmd/raftsim run -scenario swarm -seeds 10000      swarm testing: each seed picks its faults
   go run ./cmd/raftsim replay -scenario %s -seed 1 -trace trace.txt
                                                              every event of this run, to read
   go test ./...                                              the whole test suite
