@@ -165,10 +165,7 @@ func crashAtEachStep() Scenario {
 						return fmt.Errorf("the crash point %q never came", p.name)
 					}
 				}
-				if !converged(w, o) {
-					return fmt.Errorf("the cluster did not converge after the crashes:\n%s", w.Describe())
-				}
-				return requireLinearizable(o)
+				return requireSettled(w, o, "the cluster did not converge after the crashes")
 			}
 		},
 	}

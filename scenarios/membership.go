@@ -80,10 +80,7 @@ func addServer() Scenario {
 				if err := requireCommitsDuring(w, cs); err != nil {
 					return err
 				}
-				if !converged(w, o) {
-					return fmt.Errorf("the new server did not catch up:\n%s", w.Describe())
-				}
-				return requireLinearizable(o)
+				return requireSettled(w, o, "the new server did not catch up")
 			}
 		},
 	}
@@ -191,10 +188,7 @@ func addServerSlow() Scenario {
 				if err := requireVoters(w, o, []node.ID{1, 2, 3, 4, 5, 6}); err != nil {
 					return err
 				}
-				if !converged(w, o) {
-					return fmt.Errorf("the new server did not catch up:\n%s", w.Describe())
-				}
-				return requireLinearizable(o)
+				return requireSettled(w, o, "the new server did not catch up")
 			}
 		},
 	}
@@ -222,10 +216,7 @@ func addServerAfterCompaction() Scenario {
 				if err := requireVoters(w, o, []node.ID{1, 2, 3, 4, 5, 6}); err != nil {
 					return err
 				}
-				if !converged(w, o) {
-					return fmt.Errorf("the new server did not catch up:\n%s", w.Describe())
-				}
-				return requireLinearizable(o)
+				return requireSettled(w, o, "the new server did not catch up")
 			}
 		},
 	}

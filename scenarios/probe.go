@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"fmt"
+
 	"time"
 
 	"raftsim/node"
@@ -78,6 +80,15 @@ func converged(w *sim.World, o *Outcome) bool {
 		}
 	}
 	return o.settled > 0
+}
+
+// requireSettled is the usual end of a scenario's assertion: the cluster converged (see
+// converged; failure says what did not happen) and the history is linearizable.
+func requireSettled(w *sim.World, o *Outcome, failure string) error {
+	if !converged(w, o) {
+		return fmt.Errorf("%s:\n%s", failure, w.Describe())
+	}
+	return requireLinearizable(o)
 }
 
 // leaderExists reports whether some live node is leader.

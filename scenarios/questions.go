@@ -211,10 +211,7 @@ func staleTerm() Scenario {
 				if l := w.Leader(); l != next || w.View(l).Term != newTerm {
 					return fmt.Errorf("leader at the end is %d, want node %d of term %d (the returning leader must not disturb it)", l, next, newTerm)
 				}
-				if !converged(w, o) {
-					return fmt.Errorf("the cluster did not converge after the old leader returned:\n%s", w.Describe())
-				}
-				return requireLinearizable(o)
+				return requireSettled(w, o, "the cluster did not converge after the old leader returned")
 			}
 		},
 	}
@@ -544,10 +541,7 @@ func voteRestriction() Scenario {
 				if leaderAfter == stale || !heldAll {
 					return fmt.Errorf("the leader after the heal, node %d of term %d, does not hold all %d entries committed before the heal", leaderAfter, leaderAfterTerm, committedAtHeal)
 				}
-				if !converged(w, o) {
-					return fmt.Errorf("the cluster did not converge:\n%s", w.Describe())
-				}
-				return requireLinearizable(o)
+				return requireSettled(w, o, "the cluster did not converge")
 			}
 		},
 	}
@@ -653,10 +647,7 @@ func staleLeaderPartitioned() Scenario {
 						return fmt.Errorf("node %d still holds the write it accepted while deposed, at index %d", old, proposal.Index)
 					}
 				}
-				if !converged(w, o) {
-					return fmt.Errorf("the cluster did not converge after healing:\n%s", w.Describe())
-				}
-				return requireLinearizable(o)
+				return requireSettled(w, o, "the cluster did not converge after healing")
 			}
 		},
 	}
@@ -1096,10 +1087,7 @@ func slowFollower() Scenario {
 				if maxLag < 20 {
 					return fmt.Errorf("the slow follower lagged at most %d entries behind; the scenario wants it really slow (at least 20)", maxLag)
 				}
-				if !converged(w, o) {
-					return fmt.Errorf("the slow follower did not catch up:\n%s", w.Describe())
-				}
-				return requireLinearizable(o)
+				return requireSettled(w, o, "the slow follower did not catch up")
 			}
 		},
 	}

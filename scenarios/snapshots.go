@@ -419,10 +419,7 @@ func snapshotDedup() Scenario {
 						return fmt.Errorf("node %d holds %q in %q %d times, want once", id, cmd.Value, cmd.Key, got)
 					}
 				}
-				if !converged(w, o) {
-					return fmt.Errorf("the cluster did not converge:\n%s", w.Describe())
-				}
-				return requireLinearizable(o)
+				return requireSettled(w, o, "the cluster did not converge")
 			}
 		},
 	}

@@ -224,10 +224,7 @@ func pausedLeader() Scenario {
 				if o.ViolationExpected {
 					return nil // local reads: stale answers are possible, and rarely caught here
 				}
-				if !converged(w, o) {
-					return fmt.Errorf("the cluster did not converge after the pause:\n%s", w.Describe())
-				}
-				return requireLinearizable(o)
+				return requireSettled(w, o, "the cluster did not converge after the pause")
 			}
 		},
 	}

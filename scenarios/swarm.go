@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -96,10 +95,7 @@ func swarm() Scenario {
 				},
 				func(*sim.World) string { return "no leader committing or answering clients after everything healed" }, nil)
 			return func(w *sim.World, o *Outcome) error {
-				if !converged(w, o) {
-					return fmt.Errorf("the cluster did not converge after healing:\n%s", w.Describe())
-				}
-				return requireLinearizable(o)
+				return requireSettled(w, o, "the cluster did not converge after healing")
 			}
 		},
 	}
