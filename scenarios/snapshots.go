@@ -140,13 +140,10 @@ func snapshotBasic() Scenario {
 				if served == 0 {
 					return fmt.Errorf("no client operation was answered by a server while it wrote a snapshot (%d snapshots saved)", o.Counts.SnapshotsSaved)
 				}
-				if !converged(w, o) {
-					return fmt.Errorf("the cluster did not converge:\n%s", w.Describe())
-				}
 				if err := sameState(w); err != nil {
 					return err
 				}
-				return requireLinearizable(o)
+				return requireSettled(w, o, "the cluster did not converge")
 			}
 		},
 	}
@@ -230,13 +227,10 @@ func snapshotInstallSlowFollower() Scenario {
 				if replicated == 0 {
 					return fmt.Errorf("node %d wrote no entries from AppendEntries after installing the snapshot at %d:\n%s", slow, first.index, w.Describe())
 				}
-				if !converged(w, o) {
-					return fmt.Errorf("the cluster did not converge after healing:\n%s", w.Describe())
-				}
 				if err := sameState(w); err != nil {
 					return err
 				}
-				return requireLinearizable(o)
+				return requireSettled(w, o, "the cluster did not converge after healing")
 			}
 		},
 	}
@@ -294,13 +288,10 @@ func restartAfterSnapshot() Scenario {
 				if restarts != 2*w.Nodes() {
 					return fmt.Errorf("%d restarts from a snapshot, want %d", restarts, 2*w.Nodes())
 				}
-				if !converged(w, o) {
-					return fmt.Errorf("the cluster did not converge after the restarts:\n%s", w.Describe())
-				}
 				if err := sameState(w); err != nil {
 					return err
 				}
-				return requireLinearizable(o)
+				return requireSettled(w, o, "the cluster did not converge after the restarts")
 			}
 		},
 	}
@@ -477,12 +468,9 @@ func longRunScript(w *sim.World) Assertion {
 		if c.Commits < 20*longRunThreshold || c.SnapshotsSaved < uint64(w.Nodes())*10 {
 			return fmt.Errorf("%d entries committed and %d snapshots saved: not the long, compacting run intended", c.Commits, c.SnapshotsSaved)
 		}
-		if !converged(w, o) {
-			return fmt.Errorf("the cluster did not converge:\n%s", w.Describe())
-		}
 		if err := sameState(w); err != nil {
 			return err
 		}
-		return requireLinearizable(o)
+		return requireSettled(w, o, "the cluster did not converge")
 	}
 }
