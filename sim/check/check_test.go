@@ -47,15 +47,7 @@ var legalHistories = []struct {
 
 func TestLegalHistoriesPass(t *testing.T) {
 	for _, tc := range legalHistories {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(5)
-			if x := h.run(tc.ops...); x != nil {
-				t.Fatalf("incremental: %v", x)
-			}
-			if x := h.final(); x != nil {
-				t.Fatalf("Final: %v", x)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { requireLegal(t, tc.ops) })
 	}
 }
 

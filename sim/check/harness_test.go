@@ -341,3 +341,16 @@ func editSnapshot(v *node.View, f func(s *node.Snapshot)) {
 	f(&cp)
 	v.Snapshot = &cp
 }
+
+// requireLegal plays a legal history on a 5-node cluster: neither the incremental checks
+// nor Final may fire.
+func requireLegal(t *testing.T, ops []op) {
+	t.Helper()
+	h := newHarness(5)
+	if x := h.run(ops...); x != nil {
+		t.Fatalf("incremental: %v", x)
+	}
+	if x := h.final(); x != nil {
+		t.Fatalf("Final: %v", x)
+	}
+}

@@ -126,15 +126,7 @@ var quorumLegalHistories = []struct {
 
 func TestQuorumLegalHistoriesPass(t *testing.T) {
 	for _, tc := range quorumLegalHistories {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(5)
-			if x := h.run(tc.ops...); x != nil {
-				t.Fatalf("incremental: %v", x)
-			}
-			if x := h.final(); x != nil {
-				t.Fatalf("Final: %v", x)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { requireLegal(t, tc.ops) })
 	}
 }
 
