@@ -25,7 +25,15 @@ func newClock(driftMax float64, seed uint64) clock {
 	rate := 1.0
 	if driftMax > 0 {
 		rng := rand.New(rand.NewPCG(seed, 3))
-		rate = 1 + (2*rng.Float64()-1)*driftMax
+		// d = (2u-1)*driftMax, written so that nothing can be fused into a multiply-add:
+		// the explicit float64 conversion rounds the product before the addition (the Go
+		// spec, "Floating-point operators"), and u-0.5 (exact) replaces 2u-1, which the
+		// compiler turns into u+u and fuses with the scaling inside Float64. With GOAMD64=v3
+		// or on arm64 a fused form rounds once and gives another rate in about 1 seed of 200,
+		// so another trace on another machine. .ci/run checks that the tree has no fused op.
+		u := float64(rng.Float64()) // the conversion keeps Float64's inlined scaling unfused too
+		d := float64((u - 0.5) * (2 * driftMax))
+		rate = 1 + d
 	}
 	return clock{rate: rate}
 }

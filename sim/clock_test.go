@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -23,6 +25,33 @@ func TestClockDriftWithinBounds(t *testing.T) {
 		if drift == 0 && (lo != 1 || hi != 1) {
 			t.Errorf("no drift, rates [%v, %v]", lo, hi)
 		}
+	}
+}
+
+// TestClockRateNotFused pins each clock rate to its once-rounded-per-operation value,
+// 1 + round((2u-1)*d), for many seeds. A compiler that fuses the product into the addition
+// (a multiply-add, allowed by the Go spec unless an explicit conversion rounds the product;
+// GOAMD64=v3 and arm64 do it) gives another rate, and so another trace, in some seeds: the
+// test counts those seeds with math.FMA to show that it would see the difference. .ci/run
+// runs it under GOAMD64=v1 and v3.
+func TestClockRateNotFused(t *testing.T) {
+	const seeds = 20000
+	for _, drift := range []float64{0.001, 0.01, 0.05} {
+		fusedDiffers := 0
+		for seed := uint64(1); seed <= seeds; seed++ {
+			u := float64(rand.New(rand.NewPCG(seed, 3)).Float64())
+			want := 1 + float64((float64(2*u)-1)*drift)
+			if got := newClock(drift, seed).rate; got != want {
+				t.Fatalf("drift %v seed %d: rate %v, want %v (the drift product was fused into the addition?)", drift, seed, got, want)
+			}
+			if math.FMA(float64(2*u)-1, drift, 1) != want {
+				fusedDiffers++
+			}
+		}
+		if fusedDiffers == 0 {
+			t.Errorf("drift %v: a fused multiply-add changes no rate in %d seeds; the test cannot see fusion", drift, seeds)
+		}
+		t.Logf("drift %v: a fused multiply-add would change the rate of %d of %d seeds", drift, fusedDiffers, seeds)
 	}
 }
 
