@@ -2,6 +2,7 @@ package linearizability
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -47,7 +48,40 @@ func (r *Result) WriteHTML(w io.Writer, annotations []Annotation) error {
 	// copy gets its own slice and r stays as Check left it.
 	info := r.info
 	info.AddAnnotations(extra)
-	return porcupine.Visualize(r.model, info, w)
+	var page bytes.Buffer
+	if err := porcupine.Visualize(r.model, info, &page); err != nil {
+		return err
+	}
+	html, err := nameClientRows(page.Bytes())
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(html)
+	return err
+}
+
+// clientRowLabels are the two places in porcupine's visualization script (v1.3.1) that
+// label a client's row with its 0-based index, and what replaces each so that the rows
+// read c1, c2, ..., the names the simulator's trace and failure messages use (History
+// numbers clients from 0: Op.Client 0 is c1).
+var clientRowLabels = [...]struct{ old, new string }{
+	{"const tag = i < realClients ? i.toString() : sortedTags[i - realClients]",
+		"const tag = i < realClients ? 'c' + (i + 1) : sortedTags[i - realClients]"},
+	{"text.textContent = i < realClients ? i : sortedTags[i - realClients]",
+		"text.textContent = i < realClients ? 'c' + (i + 1) : sortedTags[i - realClients]"},
+}
+
+// nameClientRows relabels the client rows of porcupine's page. Each label must be found
+// exactly once: a porcupine version that draws its rows otherwise is an error here, not a
+// page with the wrong names.
+func nameClientRows(page []byte) ([]byte, error) {
+	for _, l := range clientRowLabels {
+		if n := bytes.Count(page, []byte(l.old)); n != 1 {
+			return nil, fmt.Errorf("linearizability: porcupine's visualization labels its client rows differently than expected (%d matches of %q): update clientRowLabels", n, l.old)
+		}
+		page = bytes.Replace(page, []byte(l.old), []byte(l.new), 1)
+	}
+	return page, nil
 }
 
 // WriteHTMLFile is WriteHTML to a file at path, created or truncated. On failure the file

@@ -164,3 +164,25 @@ func TestDescriptions(t *testing.T) {
 		t.Errorf("nil meta: %q", got)
 	}
 }
+
+// TestWriteHTMLNamesClientRows: the rows of the picture name the clients as the simulator
+// does (c1 for Op.Client 0), not by porcupine's 0-based index.
+func TestWriteHTMLNamesClientRows(t *testing.T) {
+	res, err := Check([]Op{put(0, "x", "1", 1, 2), get(1, "x", "1", 3, 4)}, testBudget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := res.WriteHTML(&buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	for _, l := range clientRowLabels {
+		if strings.Contains(html, l.old) || !strings.Contains(html, l.new) {
+			t.Errorf("the page still labels client rows by index (%q)", l.old)
+		}
+	}
+	if _, err := nameClientRows([]byte("<html>a page drawn some other way</html>")); err == nil {
+		t.Error("a page without porcupine's row labels was accepted: the rows would silently keep their 0-based names")
+	}
+}

@@ -22,11 +22,12 @@ func (w *World) host(id node.ID) *host {
 	return w.hosts[id-1]
 }
 
-// faultEvent hashes and traces a fault, and puts it on the timeline.
-func (w *World) faultEvent(kind HappeningKind, id node.ID, text string) {
+// faultEvent hashes and traces a fault, and puts it on the timeline (it returns the
+// timeline's entry, nil when the timeline is full).
+func (w *World) faultEvent(kind HappeningKind, id node.ID, text string) *Happening {
 	w.hash.str(text)
 	w.tracef(id, "fault: %s", text)
-	w.note(kind, id, 0, text)
+	return w.note(kind, id, 0, text)
 }
 
 // Crash stops node id: its volatile state is gone, its disk stays. Crashing a crashed node
@@ -414,7 +415,9 @@ func (w *World) Pause(id node.ID, d time.Duration) {
 	}
 	h.pausedUntil = w.now + d
 	w.counts.Pauses++
-	w.faultEvent(HappenCrash, id, fmt.Sprintf("node %d paused for %v", id, d))
+	if h := w.faultEvent(HappenPause, id, fmt.Sprintf("node %d paused for %v", id, d)); h != nil {
+		h.Until = w.now + d
+	}
 }
 
 // Paused reports whether server id is paused now.

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"raftsim/linearizability"
@@ -135,7 +136,21 @@ const (
 	HappenConfig                             // a leader appended a configuration, or one was committed
 	HappenAdmin                              // an admin request was made or answered
 	HappenTransfer                           // a leadership transfer was asked for, started or ended
+	HappenPause                              // a node was paused (Happening.Until says until when)
+
+	happeningKinds = iota + 1 // one more than the last kind
 )
+
+var happeningKindNames = [happeningKinds]string{"", "leader", "crash", "restart", "network", "note", "step-down",
+	"heal", "network faults", "clock", "snapshot", "pre-vote", "configuration", "admin", "transfer", "pause"}
+
+// String is the kind's short name, as the visualization labels it.
+func (k HappeningKind) String() string {
+	if k == 0 || k >= happeningKinds {
+		return "happening(" + strconv.Itoa(int(k)) + ")"
+	}
+	return happeningKindNames[k]
+}
 
 // Happening is one entry of a run's timeline.
 type Happening struct {
@@ -147,6 +162,9 @@ type Happening struct {
 	// Stamp is the last history timestamp handed out when it happened, so that the
 	// happening can be placed among the client operations (Result.History).
 	Stamp int64
+	// Until is, for a pause, the virtual time at which it ends (a crash ends it earlier);
+	// zero for other kinds.
+	Until time.Duration
 }
 
 const timelineMax = 10_000

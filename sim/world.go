@@ -340,13 +340,15 @@ func (w *World) Failf(checkName, format string, args ...any) {
 	w.fail(&Failure{Check: checkName, Time: w.now, Detail: fmt.Sprintf(format, args...)})
 }
 
-// note adds a happening to the timeline, within its bound.
-func (w *World) note(kind HappeningKind, id node.ID, term node.Term, text string) {
+// note adds a happening to the timeline, within its bound, and returns it (nil when the
+// timeline is full).
+func (w *World) note(kind HappeningKind, id node.ID, term node.Term, text string) *Happening {
 	if len(w.timeline) >= timelineMax {
 		w.timelineDropped++
-		return
+		return nil
 	}
 	w.timeline = append(w.timeline, Happening{Time: w.now, Kind: kind, Node: id, Term: term, Text: text, Stamp: w.stamp})
+	return &w.timeline[len(w.timeline)-1]
 }
 
 // Note adds a scenario's own line to the run's timeline.
