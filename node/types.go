@@ -13,8 +13,11 @@
 //
 // Choices this implementation makes where Raft and the design leave room:
 //
-//   - Raft §5 only: no pre-vote, no check-quorum, no leader leases, no snapshots, no
-//     membership changes. The configuration is fixed by Config.Peers.
+//   - Beyond Raft §5: log compaction with snapshots and chunked InstallSnapshot (§7),
+//     membership changes by joint consensus with learners (§6, thesis chapter 4), PreVote
+//     and CheckQuorum (thesis §9.6), leadership transfer (thesis §3.10), client sessions
+//     and three read modes (ReadIndex, lease, local; thesis chapter 6). The initial
+//     configuration is Config.Peers; later ones come from the log.
 //   - The election timer is armed by the first Step after New (normally the host's initial
 //     InputWake). It is reset, with a fresh draw, on becoming a candidate, on becoming a
 //     follower in a new term, on granting a vote, and on an AppendEntries from the leader
@@ -34,7 +37,7 @@
 //   - Output.HardState is always filled with the term and vote after the step;
 //     HardStateChanged says whether they changed in the step and must be written.
 //
-// Imports: the standard library only.
+// Imports: node/kv (the state machine it applies entries to) and the standard library.
 package node
 
 import (

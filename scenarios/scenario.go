@@ -14,7 +14,7 @@
 // Determinism: a scenario's script may draw randomness only from the world's streams
 // (World.Random, World.FaultRandom); it runs inside the simulator's single goroutine.
 //
-// Imports: sim, node, netsim, linearizability and the standard library. No I/O: callers
+// Imports: sim, node, node/kv, linearizability and the standard library. No I/O: callers
 // write the visualization (WriteVisualization takes an io.Writer).
 package scenarios
 

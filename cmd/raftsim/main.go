@@ -12,7 +12,7 @@
 // Exit status: 0 every check held, 1 a check or a scenario assertion failed, 2 bad usage
 // or input, 3 the linearizability check was inconclusive (it ran out of time).
 //
-// Imports: scenarios, sim and the standard library. This is the one place that does I/O
+// Imports: scenarios, sim, linearizability and the standard library. This is the one place that does I/O
 // and runs seeds in parallel.
 package main
 
