@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"os" // determinism: only WriteHTMLFile uses it, to save the picture after a run; no run calls it
 
 	"github.com/anishathalye/porcupine"
 )

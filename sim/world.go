@@ -141,7 +141,7 @@ func (w *World) bootAll() (err error) {
 // recordPanic turns a recovered panic into the run's failure, unless an earlier failure
 // (often the cause) is already recorded: the first failure is the one reported.
 func (w *World) recordPanic(r any) {
-	w.fail(&Failure{Check: "panic", Time: w.now, Detail: fmt.Sprintf("%v\n%s", r, debug.Stack())})
+	w.fail(&Failure{Check: "panic", Time: w.now, Detail: fmt.Sprintf("%v\n%s", r, debug.Stack())}) // determinism: the stack only describes a run that already failed with a panic; it is never hashed or branched on
 }
 
 func newRaftsimNode(cfg node.Config, d node.DurableState) (Server, error) {

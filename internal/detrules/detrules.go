@@ -1,41 +1,110 @@
 // Package detrules enforces raftsim's determinism rules (DESIGN.md, "Determinism rules") on
-// the source of one package directory at a time.
+// the source of one package directory at a time (CheckDir), or of a package and every
+// package of the module it imports (CheckGraph). The project's test runs CheckGraph from the
+// run roots (scenarios, sim), so every module package a run executes is covered: today
+// node, node/kv, netsim, sim, sim/check, scenarios and linearizability, and any package
+// added to that graph later, including a wrapper package that hides a banned call.
 //
-// In node/, sim/, netsim/ and scenarios/ (outside _test.go files) the rules forbid:
+// Outside _test.go files the rules forbid:
 //
-//	rule          what
-//	time.Now ...  time.Now, Since, Until, Sleep, After, AfterFunc, Tick, NewTimer, NewTicker
-//	              (rule name = the function's name; time.Duration, time.Millisecond, the
-//	              methods of time.Time and so on are fine)
-//	go            go statements
-//	chan          channel types (make(chan T), chan parameters and fields)
-//	chan-send     send statements
-//	chan-recv     receive expressions and range over a channel
-//	select        select statements
-//	import        importing sync, sync/..., crypto/rand, math/rand (v1), os, os/..., net,
-//	              net/... or hash/maphash (randomly seeded per process)
-//	rand-global   any use of a package-level function of math/rand/v2 other than the
-//	              constructors New, NewPCG, NewChaCha8 and NewZipf (methods on a *rand.Rand
-//	              or a source are fine)
-//	range-map     range over a value whose type is a map: map types, named map types,
-//	              aliases, and type parameters whose type set contains a map
-//	map-iter      maps.Keys, maps.Values or maps.All (they iterate in map order), except
-//	              as the direct argument of slices.Sorted, slices.SortedFunc or
-//	              slices.SortedStableFunc, which is the idiomatic way to sort keys
+//	rule             what
+//	time.<Name>      time.Now, Since, Until, Sleep, After, AfterFunc, Tick, NewTimer,
+//	                 NewTicker, LoadLocation (reads zoneinfo files) and time.Local (the
+//	                 machine's zone), as calls or as func values (f := time.Now,
+//	                 call(time.Now)); rule name = "time." + the name. The method
+//	                 time.Time.Local is rule time.Local too. time.Duration, time.UTC and
+//	                 the other methods of time.Time are fine
+//	go               go statements
+//	chan             channel types (make(chan T), chan parameters and fields)
+//	chan-send        send statements
+//	chan-recv        receive expressions and range over a channel
+//	select           select statements
+//	import           importing sync, sync/... (also sync/atomic), crypto/rand, math/rand
+//	                 (v1), hash/maphash, os, os/... (also os/signal), net, net/...,
+//	                 syscall, syscall/..., golang.org/x/sys/..., io/ioutil, log, log/...
+//	                 (also log/slog), runtime and runtime/... except runtime/debug,
+//	                 unsafe (pointers as numbers), weak (GC-dependent), plugin, expvar
+//	runtime          any use of a runtime/debug function (debug.Stack, SetGCPercent, ...):
+//	                 the import is allowed so that each use carries its own escape
+//	rand-global      any use of a package-level function of math/rand/v2 other than the
+//	                 constructors New, NewPCG, NewChaCha8 and NewZipf (methods on a
+//	                 *rand.Rand or a source are fine)
+//	range-map        range over a value whose type is a map: map types, named map types,
+//	                 aliases, and type parameters whose type set contains a map
+//	map-iter         maps.Keys, maps.Values or maps.All (they iterate in map order), except
+//	                 as the direct argument of slices.Sorted, slices.SortedFunc or
+//	                 slices.SortedStableFunc, which is the idiomatic way to sort keys
+//	reflect-map      reflect.Value's MapRange and MapKeys, always, and Seq and Seq2,
+//	                 always too: a Value's kind is known only at run time, so the lint
+//	                 cannot prove it is not a map (escape a use on a Value known not to be
+//	                 one). Calls, method values and method expressions, also through a
+//	                 struct embedding reflect.Value
+//	reflect-pointer  reflect.Value's Pointer, UnsafePointer and UnsafeAddr (addresses)
+//	fmt-pointer      a %p verb in a constant format of fmt.Printf, Sprintf, Errorf,
+//	                 Fprintf or Appendf (prints an address)
+//	context-timer    context.WithDeadline, WithTimeout, WithDeadlineCause,
+//	                 WithTimeoutCause, AfterFunc
+//	filepath-fs      path/filepath's Abs (working directory), EvalSymlinks, Glob, Walk,
+//	                 WalkDir; its pure path functions (Join, Rel, Match, ...) are fine
+//	fs-access        an io/fs function that takes an fs.FS (ReadFile, ReadDir, Glob, Stat,
+//	                 Lstat, Sub, WalkDir, ReadLink); fs.ValidPath and the types are fine
+//	wall-budget      a function of a third-party package (outside the standard library
+//	                 and the module) with a time.Duration parameter: there it is a
+//	                 wall-clock budget or timeout (porcupine.CheckOperationsVerbose)
+//	global-var       a package-level variable whose type is not immutable by construction
+//	                 (see below), and every write to any package-level variable, of this
+//	                 package or another: assignment to it or a part of it, ++/--, range
+//	                 assignment, &v, and a pointer-method call on it
+//	build-tag        a file built only under a //go:build constraint or a _GOOS/_GOARCH
+//	                 file name suffix: a run's behaviour would depend on the build (the
+//	                 finding is at the package clause, where an escape goes)
+//
+// global-var: immutable by construction are numbers, strings, booleans, funcs, and arrays
+// and structs of those: such a variable can change only by a write, which is flagged where
+// it happens (in init too), so one never written is a constant in effect. Pointers, slices,
+// maps, channels and interfaces reach contents that can change without a write to the
+// variable, so they are flagged at the declaration. Allowed without an escape: blank
+// variables (var _ I = T{}) and error sentinels, a variable of type error initialized by
+// errors.New or fmt.Errorf (a write to one is still flagged). Not seen: a write from a
+// package outside the checked graph (cmd/, tests), and state hidden in the bound receiver
+// of a method value stored in a func variable.
+//
+// # Build constraints
+//
+// Every non-test .go file of a directory is checked, whatever its build constraints. A file
+// the current build excludes (//go:build race, _windows.go, //go:build ignore) is
+// type-checked, with the files of its package, in a build context that includes it: GOOS,
+// GOARCH, cgo and tags from a satisfying assignment of its constraint's tags (at most 10
+// tags, tried in order). If no such context type-checks (another OS's API, a generator of
+// another package), the file gets the rules that need no types: imports, go, chan, select,
+// pkg.Name members by the file's import names, reflect and time method names in a file
+// importing reflect or time, %p in literal formats, and global-var on every non-sentinel
+// package-level variable. range-map needs types, so the build-tag finding of such a file
+// says that only the untyped rules were applied.
+//
+// # Escapes
 //
 // The only escape is a line comment on the same line of the form
 //
 //	// determinism: <why this is safe>
 //
-// with a non-empty reason; it suppresses every finding on its line. An escape without a
-// reason suppresses nothing (the finding says so).
+// It suppresses every finding on its line, if its reason is a reason: at least 3 words
+// (a word has a letter), not starting with TODO, FIXME, XXX or TBD, and not made only of
+// filler words ("ok", "safe", "fine", "this is fine", "trust me, it is deterministic"; the
+// list is fillerWords). An escape that fails this suppresses nothing, and the finding
+// says why. An escape on an import line covers the whole import, so it must say which
+// uses it permits (linearizability/visualize.go's "os" is used only by WriteHTMLFile).
+//
+// linearizability runs porcupine after a run, on its history, with a wall-clock budget:
+// its time.Now and time.Since (Result.Elapsed) and the porcupine call (wall-budget) carry
+// one escape each; the rest of the package gets the rules unchanged.
 //
 // # Type information and imports
 //
 // Most rules need go/types (is this range over a map? is this Now the time package's?), so
 // CheckDir parses the package's non-test files (as selected by go/build for the current
-// GOOS/GOARCH and build tags) and type-checks them with a Checker, which is also the
-// importer:
+// GOOS/GOARCH and build tags; the others as in "Build constraints") and type-checks them
+// with a Checker, which is also the importer:
 //
 //   - Packages of the enclosing module (the module root is found by walking up to go.mod)
 //     are type-checked from source, recursively, and cached in the Checker, so sim importing
@@ -72,11 +141,13 @@ import (
 	"go/token"
 	"go/types"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -119,10 +190,11 @@ type Checker struct {
 }
 
 type loaded struct {
-	pkg   *types.Package
-	files []*ast.File
-	info  *types.Info
-	err   error
+	pkg      *types.Package
+	files    []*ast.File
+	info     *types.Info
+	excluded []string // non-test files the current build excludes by build constraints
+	err      error
 }
 
 // NewChecker returns a Checker for the module enclosing dir.
@@ -213,7 +285,9 @@ func (c *Checker) dirOf(path string) string {
 }
 
 // CheckDir parses and type-checks the non-test .go files of the package in dir (which must
-// lie in this Checker's module) and returns its findings, sorted by position.
+// lie in this Checker's module) and returns its findings, sorted by position. Files that
+// the current build excludes by build constraints are checked too (package doc, "Build
+// constraints").
 func (c *Checker) CheckDir(dir string) ([]Finding, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -223,17 +297,82 @@ func (c *Checker) CheckDir(dir string) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
+	out, _, err := c.check(path)
+	return out, err
+}
+
+// CheckGraph checks the package in dir and every package of the module that it imports,
+// directly or not (also through files excluded by build constraints). It returns the import
+// paths checked, sorted, and all their findings, sorted by position.
+func (c *Checker) CheckGraph(dir string) ([]string, []Finding, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	root, err := c.importPath(abs)
+	if err != nil {
+		return nil, nil, err
+	}
+	seen := map[string]bool{root: true}
+	queue := []string{root}
+	var out []Finding
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		fs, imports, err := c.check(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, fs...)
+		for _, imp := range imports {
+			if c.inModule(imp) && !seen[imp] {
+				seen[imp] = true
+				queue = append(queue, imp)
+			}
+		}
+	}
+	sortFindings(out)
+	pkgs := slices.Sorted(maps.Keys(seen))
+	return pkgs, out, nil
+}
+
+// check checks module package path: its findings, sorted, and the imports of all its
+// non-test files.
+func (c *Checker) check(path string) ([]Finding, []string, error) {
 	if err := c.prefetch(path); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	l := c.load(path)
 	if l.err != nil {
-		return nil, l.err
+		return nil, nil, l.err
 	}
 	var out []Finding
+	imports := map[string]bool{}
 	for _, f := range l.files {
 		out = append(out, c.checkFile(f, l.info)...)
+		addImports(imports, f)
 	}
+	for _, name := range l.excluded {
+		fs, f, err := c.checkExcluded(c.dirOf(path), name)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, fs...)
+		addImports(imports, f)
+	}
+	sortFindings(out)
+	return out, slices.Sorted(maps.Keys(imports)), nil
+}
+
+func addImports(set map[string]bool, f *ast.File) {
+	for _, imp := range f.Imports {
+		if p, err := strconv.Unquote(imp.Path.Value); err == nil {
+			set[p] = true
+		}
+	}
+}
+
+func sortFindings(out []Finding) {
 	slices.SortFunc(out, func(a, b Finding) int {
 		if d := strings.Compare(a.Pos.Filename, b.Pos.Filename); d != 0 {
 			return d
@@ -246,12 +385,17 @@ func (c *Checker) CheckDir(dir string) ([]Finding, error) {
 		}
 		return strings.Compare(a.Rule, b.Rule)
 	})
-	return out, nil
 }
 
-// buildPackage lists the package's non-test files in dir.
+// buildPackage lists the package's non-test files in dir. A directory whose only non-test
+// files are excluded by build constraints is a package with no files for the current build
+// (its excluded files are still checked).
 func buildPackage(dir string) (*build.Package, error) {
 	bp, err := build.Default.ImportDir(dir, 0)
+	var noGo *build.NoGoError
+	if errors.As(err, &noGo) && len(excludedFiles(bp)) > 0 {
+		err = nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("detrules: %s: %w", dir, err)
 	}
@@ -404,12 +548,7 @@ func (c *Checker) typeCheck(path string) *loaded {
 	if err != nil {
 		return &loaded{err: err}
 	}
-	l := &loaded{info: &types.Info{
-		Types:      map[ast.Expr]types.TypeAndValue{},
-		Defs:       map[*ast.Ident]types.Object{},
-		Uses:       map[*ast.Ident]types.Object{},
-		Selections: map[*ast.SelectorExpr]*types.Selection{},
-	}}
+	l := &loaded{info: newInfo(), excluded: excludedFiles(bp)}
 	var errs []error
 	for _, name := range bp.GoFiles {
 		f, err := parser.ParseFile(c.fset, filepath.Join(dir, name), nil, parser.ParseComments|parser.SkipObjectResolution)
@@ -438,207 +577,11 @@ func (c *Checker) typeCheck(path string) *loaded {
 	return l
 }
 
-// Rule tables.
-
-var bannedTimeFuncs = map[string]string{
-	"Now":       "reads the wall clock; use the virtual time handed in",
-	"Since":     "reads the wall clock; subtract virtual times instead",
-	"Until":     "reads the wall clock; subtract virtual times instead",
-	"Sleep":     "blocks on the wall clock; schedule an event instead",
-	"After":     "is a wall-clock timer channel; schedule an event instead",
-	"AfterFunc": "is a wall-clock timer; schedule an event instead",
-	"Tick":      "is a wall-clock ticker; schedule an event instead",
-	"NewTimer":  "is a wall-clock timer; schedule an event instead",
-	"NewTicker": "is a wall-clock ticker; schedule an event instead",
-}
-
-var randConstructors = map[string]bool{"New": true, "NewPCG": true, "NewChaCha8": true, "NewZipf": true}
-
-var mapIterFuncs = map[string]bool{"Keys": true, "Values": true, "All": true}
-
-var sortedFuncs = map[string]bool{"Sorted": true, "SortedFunc": true, "SortedStableFunc": true}
-
-// bannedImport explains why path may not be imported, or returns "".
-func bannedImport(path string) string {
-	under := func(p string) bool { return path == p || strings.HasPrefix(path, p+"/") }
-	switch {
-	case under("sync"):
-		return "synchronization has no place in a single-threaded run"
-	case path == "crypto/rand":
-		return "crypto/rand is not seedable; use a math/rand/v2 source seeded from the run"
-	case path == "math/rand":
-		return "math/rand (v1) is banned; use math/rand/v2 with an explicit seeded PCG source"
-	case path == "hash/maphash":
-		return "hash/maphash is randomly seeded per process; use FNV-1a"
-	case under("os"):
-		return "the simulation touches no files, processes or environment"
-	case under("net"):
-		return "the simulation touches no sockets; use netsim"
+func newInfo() *types.Info {
+	return &types.Info{
+		Types:      map[ast.Expr]types.TypeAndValue{},
+		Defs:       map[*ast.Ident]types.Object{},
+		Uses:       map[*ast.Ident]types.Object{},
+		Selections: map[*ast.SelectorExpr]*types.Selection{},
 	}
-	return ""
-}
-
-var escapeComment = regexp.MustCompile(`^//\s*determinism:(.*)$`)
-
-// funcOf returns the package-level function (not method) ident refers to, or nil.
-func funcOf(info *types.Info, id *ast.Ident) *types.Func {
-	fn, ok := info.Uses[id].(*types.Func)
-	if !ok || fn.Pkg() == nil {
-		return nil
-	}
-	if sig, ok := fn.Type().(*types.Signature); !ok || sig.Recv() != nil {
-		return nil
-	}
-	return fn
-}
-
-// calleeIdent returns the identifier naming the function of call (f or pkg.f), or nil.
-func calleeIdent(call *ast.CallExpr) *ast.Ident {
-	fun := ast.Unparen(call.Fun)
-	if ix, ok := fun.(*ast.IndexExpr); ok { // explicit instantiation f[T]
-		fun = ix.X
-	} else if ix, ok := fun.(*ast.IndexListExpr); ok {
-		fun = ix.X
-	}
-	switch f := fun.(type) {
-	case *ast.Ident:
-		return f
-	case *ast.SelectorExpr:
-		return f.Sel
-	}
-	return nil
-}
-
-// isMapType reports whether ranging over a value of type t iterates a map.
-func isMapType(t types.Type) bool {
-	if t == nil {
-		return false
-	}
-	t = types.Unalias(t)
-	if tp, ok := t.(*types.TypeParam); ok {
-		iface, _ := tp.Constraint().Underlying().(*types.Interface)
-		return iface != nil && typeSetHasMap(iface)
-	}
-	_, ok := t.Underlying().(*types.Map)
-	return ok
-}
-
-func typeSetHasMap(iface *types.Interface) bool {
-	for i := 0; i < iface.NumEmbeddeds(); i++ {
-		switch e := types.Unalias(iface.EmbeddedType(i)).(type) {
-		case *types.Union:
-			for j := 0; j < e.Len(); j++ {
-				if isMapType(e.Term(j).Type()) {
-					return true
-				}
-			}
-		default:
-			if sub, ok := e.Underlying().(*types.Interface); ok {
-				if typeSetHasMap(sub) {
-					return true
-				}
-			} else if isMapType(e) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func isChanType(t types.Type) bool {
-	if t == nil {
-		return false
-	}
-	_, ok := types.Unalias(t).Underlying().(*types.Chan)
-	return ok
-}
-
-// checkFile applies the rules to one file.
-func (c *Checker) checkFile(f *ast.File, info *types.Info) []Finding {
-	escaped := map[int]bool{}    // lines with a valid escape
-	unreasoned := map[int]bool{} // lines with an escape missing its reason
-	for _, cg := range f.Comments {
-		for _, cm := range cg.List {
-			m := escapeComment.FindStringSubmatch(cm.Text)
-			if m == nil {
-				continue
-			}
-			line := c.fset.Position(cm.Slash).Line
-			if strings.TrimSpace(m[1]) != "" {
-				escaped[line] = true
-			} else {
-				unreasoned[line] = true
-			}
-		}
-	}
-
-	var out []Finding
-	report := func(pos token.Pos, rule, format string, args ...any) {
-		p := c.fset.Position(pos)
-		if escaped[p.Line] {
-			return
-		}
-		text := fmt.Sprintf(format, args...)
-		if unreasoned[p.Line] {
-			text += " (the determinism: escape on this line gives no reason, so it does not count)"
-		}
-		out = append(out, Finding{Pos: p, Rule: rule, Text: text})
-	}
-
-	for _, imp := range f.Imports {
-		path := strings.Trim(imp.Path.Value, "`\"")
-		if why := bannedImport(path); why != "" {
-			report(imp.Path.Pos(), "import", "import of %q: %s", path, why)
-		}
-	}
-
-	sortedArg := map[*ast.Ident]bool{} // maps.Keys etc. directly inside slices.Sorted*
-	ast.Inspect(f, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.GoStmt:
-			report(n.Go, "go", "go statement: a run is single-threaded")
-		case *ast.ChanType:
-			report(n.Pos(), "chan", "channel type: a run is single-threaded; use the event queue")
-		case *ast.SendStmt:
-			report(n.Arrow, "chan-send", "channel send: a run is single-threaded")
-		case *ast.UnaryExpr:
-			if n.Op == token.ARROW {
-				report(n.OpPos, "chan-recv", "channel receive: a run is single-threaded")
-			}
-		case *ast.SelectStmt:
-			report(n.Select, "select", "select statement: a run is single-threaded")
-		case *ast.RangeStmt:
-			t := info.TypeOf(n.X)
-			if isMapType(t) {
-				report(n.For, "range-map", "range over map (%s) iterates in random order; sort the keys or index a slice by node ID", t)
-			} else if isChanType(t) {
-				report(n.For, "chan-recv", "range over channel: a run is single-threaded")
-			}
-		case *ast.CallExpr:
-			if id := calleeIdent(n); id != nil && len(n.Args) > 0 {
-				if fn := funcOf(info, id); fn != nil && fn.Pkg().Path() == "slices" && sortedFuncs[fn.Name()] {
-					if arg, ok := ast.Unparen(n.Args[0]).(*ast.CallExpr); ok {
-						if aid := calleeIdent(arg); aid != nil {
-							sortedArg[aid] = true
-						}
-					}
-				}
-			}
-		case *ast.Ident:
-			fn := funcOf(info, n)
-			if fn == nil {
-				break
-			}
-			switch pkg, name := fn.Pkg().Path(), fn.Name(); {
-			case pkg == "time" && bannedTimeFuncs[name] != "":
-				report(n.Pos(), "time."+name, "time.%s %s", name, bannedTimeFuncs[name])
-			case pkg == "math/rand/v2" && !randConstructors[name]:
-				report(n.Pos(), "rand-global", "rand.%s uses the process-wide random source; draw from a *rand.Rand seeded from the run", name)
-			case pkg == "maps" && mapIterFuncs[name] && !sortedArg[n]:
-				report(n.Pos(), "map-iter", "maps.%s iterates in random order; wrap it in slices.Sorted or sort otherwise", name)
-			}
-		}
-		return true
-	})
-	return out
 }

@@ -198,22 +198,32 @@ const (
 	ElectionQuorum     = "Election Quorum"
 )
 
-// rules maps each check to its citation in the paper.
-var rules = map[string]string{
-	ElectionSafety:     "§5.2",
-	LeaderAppendOnly:   "§5.3",
-	LogMatching:        "§5.3",
-	LeaderCompleteness: "§5.4",
-	CommitAgreement:    "§5.4",
-	StateMachineSafety: "§5.4.3",
-	SnapshotSafety:     "§7",
-	MonotonicIndexes:   "Figure 2",
-	OneVotePerTerm:     "§5.2",
-	LogWrite:           "Figure 2",
-	CurrentTermCommit:  "§5.4.2",
-	ExactlyOnce:        "thesis §6.3",
-	CommitQuorum:       "§5.3, §6",
-	ElectionQuorum:     "§5.2, §6",
+// citation returns check's citation in the paper ("" for a check without one). A switch,
+// not a package-level map, so that no run can change it.
+func citation(check string) string {
+	switch check {
+	case ElectionSafety, OneVotePerTerm:
+		return "§5.2"
+	case LeaderAppendOnly, LogMatching:
+		return "§5.3"
+	case LeaderCompleteness, CommitAgreement:
+		return "§5.4"
+	case StateMachineSafety:
+		return "§5.4.3"
+	case SnapshotSafety:
+		return "§7"
+	case MonotonicIndexes, LogWrite:
+		return "Figure 2"
+	case CurrentTermCommit:
+		return "§5.4.2"
+	case ExactlyOnce:
+		return "thesis §6.3"
+	case CommitQuorum:
+		return "§5.3, §6"
+	case ElectionQuorum:
+		return "§5.2, §6"
+	}
+	return ""
 }
 
 // violation builds a Violation; it is only called on the failure path, so it may allocate.
@@ -221,7 +231,7 @@ func violation(check string, now time.Duration, term node.Term, index node.Index
 	format string, args ...any) *Violation {
 	return &Violation{
 		Check:  check,
-		Rule:   rules[check],
+		Rule:   citation(check),
 		Time:   now,
 		Nodes:  nodes,
 		Term:   term,
@@ -376,6 +386,12 @@ type Checker struct {
 	// that the common case (no spares) costs one compare.
 	outside      []bool
 	outsideCount int
+
+	// noOutput stands for a nil Output (a step that wrote, sent and applied nothing) and
+	// noSnapshot for a view without a snapshot. They are per Checker, not package-level,
+	// so that nothing a run does to them can reach another run.
+	noOutput   node.Output
+	noSnapshot node.Snapshot
 }
 
 // New returns a checker for a cluster of nodes numbered 1..nodes, all live, with empty logs.
@@ -429,9 +445,6 @@ func (c *Checker) state(id node.ID) *nodeState {
 	return &c.nodes[id]
 }
 
-// noOutput stands for a nil Output: a step that wrote, sent and applied nothing.
-var noOutput node.Output
-
 // Step checks the event in which node id processed one input at virtual time now: out is
 // that step's Output (InstallSnapshot and Entries the log write, Messages what it sent,
 // Apply what it applied, SaveSnapshot a snapshot it took) and v the node's View after the
@@ -442,7 +455,7 @@ func (c *Checker) Step(now time.Duration, id node.ID, out *node.Output, v *node.
 		panic(fmt.Sprintf("check: Step for node %d, which crashed and was not restarted", id))
 	}
 	if out == nil {
-		out = &noOutput
+		out = &c.noOutput
 	}
 	if x := checkMonotonic(now, id, ns, v); x != nil {
 		return x
@@ -604,7 +617,7 @@ func (c *Checker) Restart(now time.Duration, id node.ID, v *node.View) *Violatio
 	if x := c.checkCommit(now, id, ns, v); x != nil {
 		return x
 	}
-	if x := c.stepSnapshots(now, id, ns, &noOutput, v); x != nil {
+	if x := c.stepSnapshots(now, id, ns, &c.noOutput, v); x != nil {
 		return x
 	}
 	if v.Store != nil {

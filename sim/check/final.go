@@ -26,7 +26,7 @@ func (c *Checker) Final(now time.Duration, views []node.View) *Violation {
 		return x
 	}
 	for i := range views {
-		if x := finalLogShape(now, node.ID(i+1), &views[i]); x != nil {
+		if x := c.finalLogShape(now, node.ID(i+1), &views[i]); x != nil {
 			return x
 		}
 	}
@@ -81,11 +81,11 @@ func (c *Checker) finalElectionSafety(now time.Duration, views []node.View) *Vio
 // finalLogShape checks that a view's log is well formed (Log Write): Log[k].Index ==
 // SnapshotIndex+k+1, terms between 1 and the node's term, never decreasing from the
 // snapshot's term on, and the view's snapshot at its snapshot position.
-func finalLogShape(now time.Duration, id node.ID, v *node.View) *Violation {
-	if snapOf(v).Index != v.SnapshotIndex || snapOf(v).Term != v.SnapshotTerm {
+func (c *Checker) finalLogShape(now time.Duration, id node.ID, v *node.View) *Violation {
+	if c.snapOf(v).Index != v.SnapshotIndex || c.snapOf(v).Term != v.SnapshotTerm {
 		return violation(SnapshotSafety, now, v.Term, v.SnapshotIndex, ids(id),
 			"the view's snapshot is at %d@t%d but its snapshot position is %d@t%d",
-			snapOf(v).Index, snapOf(v).Term, v.SnapshotIndex, v.SnapshotTerm)
+			c.snapOf(v).Index, c.snapOf(v).Term, v.SnapshotIndex, v.SnapshotTerm)
 	}
 	if x := checkSnapshotTerm(now, id, v, v.SnapshotTerm); x != nil {
 		return x
@@ -249,19 +249,19 @@ func (c *Checker) finalSnapshots(now time.Duration, views []node.View) *Violatio
 	for a := range views {
 		va := &views[a]
 		ida := node.ID(a + 1)
-		st, x := c.checkSnapshot(now, ida, va, snapOf(va), va.CommitIndex, "commit")
+		st, x := c.checkSnapshot(now, ida, va, c.snapOf(va), va.CommitIndex, "commit")
 		if x != nil {
 			return x
 		}
 		restored[a] = st
-		if st != nil && va.Store != nil && va.AppliedIndex == snapOf(va).Index && !st.Equal(va.Store) {
-			return violation(SnapshotSafety, now, va.Term, snapOf(va).Index, ids(ida),
-				"snapshot at index %d differs from the node's own state machine at that index", snapOf(va).Index)
+		if st != nil && va.Store != nil && va.AppliedIndex == c.snapOf(va).Index && !st.Equal(va.Store) {
+			return violation(SnapshotSafety, now, va.Term, c.snapOf(va).Index, ids(ida),
+				"snapshot at index %d differs from the node's own state machine at that index", c.snapOf(va).Index)
 		}
 		for b := 0; b < a && st != nil; b++ {
-			if restored[b] != nil && snapOf(&views[b]).Index == snapOf(va).Index && !restored[b].Equal(st) {
-				return violation(SnapshotSafety, now, va.Term, snapOf(va).Index, ids(node.ID(b+1), ida),
-					"two snapshots at index %d hold different states", snapOf(va).Index)
+			if restored[b] != nil && c.snapOf(&views[b]).Index == c.snapOf(va).Index && !restored[b].Equal(st) {
+				return violation(SnapshotSafety, now, va.Term, c.snapOf(va).Index, ids(node.ID(b+1), ida),
+					"two snapshots at index %d hold different states", c.snapOf(va).Index)
 			}
 		}
 	}

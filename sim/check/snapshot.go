@@ -93,13 +93,10 @@ func (c *Checker) checkState(now time.Duration, id node.ID, v *node.View) *Viola
 
 // sameSnapshot reports whether a and b are the same snapshot (Peers aside). Comparing Data
 // costs O(1) when both share one string, as a node's output and view normally do.
-// noSnapshot stands for a view without a snapshot.
-var noSnapshot node.Snapshot
-
 // snapOf returns v's snapshot, or the zero snapshot if it has none.
-func snapOf(v *node.View) *node.Snapshot {
+func (c *Checker) snapOf(v *node.View) *node.Snapshot {
 	if v.Snapshot == nil {
-		return &noSnapshot
+		return &c.noSnapshot
 	}
 	return v.Snapshot
 }
@@ -115,7 +112,7 @@ func sameSnapshot(a, b *node.Snapshot) bool {
 // Exactly-once record is reseeded from the snapshot's session table, and what it covers
 // counts as applied.
 func (c *Checker) stepSnapshots(now time.Duration, id node.ID, ns *nodeState, out *node.Output, v *node.View) *Violation {
-	s := snapOf(v)
+	s := c.snapOf(v)
 	if s.Index != v.SnapshotIndex || s.Term != v.SnapshotTerm {
 		return violation(SnapshotSafety, now, v.Term, v.SnapshotIndex, ids(id),
 			"the view's snapshot is at %d@t%d but its snapshot position is %d@t%d",

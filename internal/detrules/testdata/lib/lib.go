@@ -16,3 +16,7 @@ func (c Clock) Now() int { return c.T }
 
 // Tables returns a map.
 func Tables() map[int]Table { return nil }
+
+// Counter is a package-level variable that importers may write; the write is flagged in
+// the writer (rule global-var).
+var Counter int
