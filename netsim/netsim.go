@@ -167,7 +167,7 @@ func New(cfg Config, nodes int, seed uint64) (*Network, error) {
 // threshold converts probability p into t such that a uniform 53-bit value k satisfies
 // k < t with probability p (exactly 0 for p == 0, always for p == 1).
 func threshold(p float64) uint64 {
-	return uint64(math.Ceil(p * (1 << 53)))
+	return uint64(math.Ceil(float64(p * (1 << 53))))
 }
 
 // SetConfig changes the fault rates from now on. Link state, statistics and the random

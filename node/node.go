@@ -150,7 +150,7 @@ func New(cfg Config, d DurableState) (*Node, error) {
 	// leader, by its own clock. Clocks drift by at most MaxClockDrift against real time,
 	// so a lease of L on this clock must satisfy L/(1-d) <= electionTimeoutMin/(1+d).
 	drift := cfg.MaxClockDrift
-	n.leaseDuration = time.Duration(float64(cfg.ElectionTimeoutMin) * (1 - drift) / (1 + drift))
+	n.leaseDuration = time.Duration(float64(float64(cfg.ElectionTimeoutMin)*(1-drift)) / (1 + drift))
 	if n.maxPending == 0 {
 		n.maxPending = defaultMaxPendingRequests
 	}

@@ -32,7 +32,7 @@ func newClock(driftMax float64, seed uint64) clock {
 		// or on arm64 a fused form rounds once and gives another rate in about 1 seed of 200,
 		// so another trace on another machine. .ci/run checks that the tree has no fused op.
 		u := float64(rng.Float64()) // the conversion keeps Float64's inlined scaling unfused too
-		d := float64((u - 0.5) * (2 * driftMax))
+		d := float64((u - 0.5) * float64(2*driftMax))
 		rate = 1 + d
 	}
 	return clock{rate: rate}
@@ -44,7 +44,7 @@ func (c *clock) at(now time.Duration) time.Duration {
 	if c.rate == 1 {
 		return c.base + d
 	}
-	return c.base + time.Duration(math.Floor(float64(d)*c.rate))
+	return c.base + time.Duration(math.Floor(float64(float64(d)*c.rate)))
 }
 
 // virtualAt is the earliest virtual time, not before now, at which the clock reads at least

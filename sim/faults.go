@@ -212,7 +212,7 @@ func (w *World) SetNetwork(cfg netsim.Config) error {
 		return err
 	}
 	w.faultEvent(HappenNetConfig, node.None, fmt.Sprintf("network faults now: loss %.0f%%, duplication %.0f%%, delay %v-%v",
-		cfg.LossProbability*100, cfg.DuplicateProbability*100, cfg.DelayMin, cfg.DelayMax))
+		float64(cfg.LossProbability*100), float64(cfg.DuplicateProbability*100), cfg.DelayMin, cfg.DelayMax))
 	return nil
 }
 
