@@ -592,6 +592,10 @@ func nodeSeeds() [][]byte {
 		newSeed(3, 0, 0, 8, 4).elect().op(opAdmin).num(1).num(1).u8(byte(AdminAddServer)).num(4).reply(2).op(opWakeDue).reply(0).reply(0).op(opWakeDue).reply(0).reply(2).
 			op(opAdmin).num(1).num(2).u8(byte(AdminRemoveServer)).num(3).
 			op(opTransfer).num(2).reply(0).op(opRestart),
+		// A committed command entry that kv.Decode once panicked on (key length near the
+		// int limit).
+		newSeed(3, 0, 0, 8, 4).msg(Message{Type: MsgApp, From: 2, To: 1, Term: 1, LeaderCommit: 1,
+			Entries: []Entry{{Index: 1, Term: 1, Kind: EntryCommand, Data: "1 2 2 9223372036854775807:k v"}}}),
 		// Lease reads with CheckQuorum.
 		newSeed(3, 2|1<<2, 0, 8, 4).elect().client(kv.OpGet, 1, "k", "").reply(0).op(opWakeDue).op(opWakeDue),
 	}

@@ -269,3 +269,17 @@ func TestNoCampaignAtMaxTerm(t *testing.T) {
 		}
 	}
 }
+
+// A committed command entry whose data a correct leader never writes (here a key length
+// near the int limit, which once panicked kv.Decode) is skipped and counted by every
+// replica alike, never a crash.
+func TestHostileCommandEntrySkipped(t *testing.T) {
+	n := follower(t, 1, 3, DurableState{})
+	m := msg(MsgApp, 2, 1, 1)
+	m.LeaderCommit = 1
+	m.Entries = []Entry{{Index: 1, Term: 1, Kind: EntryCommand, Data: "1 2 2 9223372036854775807:k v"}}
+	out := deliver(n, time.Millisecond, m)
+	if len(out.Apply) != 1 || n.stats.Rejected != 1 || len(out.Commands) != 0 || len(n.store.Keys()) != 0 {
+		t.Fatalf("applied %v, rejected %d, commands %v: want the entry applied as a no-op and counted", out.Apply, n.stats.Rejected, out.Commands)
+	}
+}
