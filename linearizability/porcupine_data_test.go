@@ -6,6 +6,7 @@ package linearizability
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -18,24 +19,30 @@ import (
 
 const dataDir = "../testdata/porcupine"
 
-// forEachLine calls fn with each line of the file and its 1-based number, failing the test
-// on a read error.
-func forEachLine(t testing.TB, path string, fn func(n int, line string)) {
+// scanLines calls fn with each line read from r and its 1-based number, and returns the
+// first error fn returns, as "name:line: error", or the read error.
+func scanLines(name string, r io.Reader, fn func(n int, line string) error) error {
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		if err := fn(n, sc.Text()); err != nil {
+			return fmt.Errorf("%s:%d: %w", name, n, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// openFile opens path for a parser, failing the test if it cannot.
+func openFile(t testing.TB, path string) *os.File {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	n := 0
-	for sc.Scan() {
-		n++
-		fn(n, sc.Text())
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
 
 // kvLine is one event of a Jepsen kv history, an EDN map on one line:
@@ -46,45 +53,48 @@ var kvLine = regexp.MustCompile(`^\{:process (\d+), :type :(invoke|ok|fail|info)
 
 // parseKV reads a Jepsen kv history into Ops. The line number is the timestamp. Appends'
 // outputs were not recorded (HasOutput false); :info and still-pending ops are Unknown;
-// :fail ops did not happen and are left out. Any line it does not understand fails the test.
-func parseKV(t testing.TB, path string) []Op {
-	t.Helper()
+// :fail ops did not happen and are left out. Any line it does not understand is an error
+// naming the line: a malformed event, a process number out of range, a get invoked with a
+// value, a second invocation while one is pending, a completion that matches nothing.
+func parseKV(name string, r io.Reader) ([]Op, error) {
 	var ops []Op
 	pending := make(map[int]int) // process -> index in ops
 	kinds := map[string]OpKind{"get": Get, "put": Put, "append": Append}
 	var failed []int
-	forEachLine(t, path, func(n int, line string) {
+	err := scanLines(name, r, func(n int, line string) error {
 		m := kvLine.FindStringSubmatch(line)
 		if m == nil {
-			t.Fatalf("%s:%d: cannot parse %q", path, n, line)
+			return fmt.Errorf("cannot parse %q", line)
 		}
-		proc, _ := strconv.Atoi(m[1])
+		proc, err := strconv.Atoi(m[1])
+		if err != nil {
+			return fmt.Errorf("process: %v", err)
+		}
 		typ, kind := m[2], kinds[m[3]]
 		key, err := strconv.Unquote(m[4])
 		if err != nil {
-			t.Fatalf("%s:%d: key: %v", path, n, err)
+			return fmt.Errorf("key: %v", err)
 		}
 		value := ""
 		if m[5] != "nil" {
 			if value, err = strconv.Unquote(m[5]); err != nil {
-				t.Fatalf("%s:%d: value: %v", path, n, err)
+				return fmt.Errorf("value: %v", err)
 			}
 		}
 		if typ == "invoke" {
 			if _, busy := pending[proc]; busy {
-				t.Fatalf("%s:%d: process %d invokes with an operation pending", path, n, proc)
+				return fmt.Errorf("process %d invokes with an operation pending", proc)
 			}
-			op := Op{Client: proc, Kind: kind, Key: key, Call: int64(n)}
-			if kind != Get {
-				op.Value = value
+			if kind == Get && m[5] != "nil" {
+				return fmt.Errorf("get invoked with value %s", m[5])
 			}
 			pending[proc] = len(ops)
-			ops = append(ops, op)
-			return
+			ops = append(ops, Op{Client: proc, Kind: kind, Key: key, Value: value, Call: int64(n)})
+			return nil
 		}
 		i, ok := pending[proc]
 		if !ok || ops[i].Kind != kind || ops[i].Key != key {
-			t.Fatalf("%s:%d: completion %q matches no pending operation of process %d", path, n, line, proc)
+			return fmt.Errorf("completion %q matches no pending operation of process %d", line, proc)
 		}
 		delete(pending, proc)
 		switch typ {
@@ -98,12 +108,26 @@ func parseKV(t testing.TB, path string) []Op {
 		case "fail":
 			failed = append(failed, i)
 		}
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
 	for _, i := range pending {
 		ops[i].Unknown = true
 	}
 	for j := len(failed) - 1; j >= 0; j-- { // failed is ascending
 		ops = append(ops[:failed[j]], ops[failed[j]+1:]...)
+	}
+	return ops, nil
+}
+
+// loadKV is parseKV of a file, failing the test on any error.
+func loadKV(t testing.TB, path string) []Op {
+	t.Helper()
+	ops, err := parseKV(path, openFile(t, path))
+	if err != nil {
+		t.Fatal(err)
 	}
 	return ops
 }
@@ -121,7 +145,7 @@ func TestPorcupineKVHistories(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			ops := parseKV(t, filepath.Join(dataDir, "kv", tt.file))
+			ops := loadKV(t, filepath.Join(dataDir, "kv", tt.file))
 			if len(ops) != tt.ops {
 				t.Fatalf("parsed %d operations, want %d (one per :invoke)", len(ops), tt.ops)
 			}
@@ -225,9 +249,12 @@ var casArgs = regexp.MustCompile(`^\[(\d+) (\d+)\]$`)
 
 // parseEtcd reads a Jepsen etcd log into porcupine operations (timestamps: line numbers).
 // Unknown outcomes (:info, or still pending at the end) get Return = math.MaxInt64 like
-// Check's unknown writes; failed reads, unknown reads and failed writes are left out.
-func parseEtcd(t testing.TB, path string) []porcupine.Operation {
-	t.Helper()
+// Check's unknown writes; failed reads, unknown reads and failed writes are left out. Any
+// line it does not understand is an error naming the line: a malformed event, a number out
+// of range, an argument that does not fit the operation (a read invoked with a value, a
+// write without a number, a cas without [from to], a read answered with neither nil nor a
+// number), a second invocation while one is pending, a completion that matches nothing.
+func parseEtcd(name string, r io.Reader) ([]porcupine.Operation, error) {
 	type pend struct {
 		op   porcupine.Operation
 		kind casKind
@@ -235,37 +262,32 @@ func parseEtcd(t testing.TB, path string) []porcupine.Operation {
 	var done []porcupine.Operation
 	pending := make(map[int]pend)
 	var order []int // processes in invocation order, for a deterministic end
-	forEachLine(t, path, func(n int, line string) {
+	err := scanLines(name, r, func(n int, line string) error {
 		m := etcdLine.FindStringSubmatch(line)
 		if m == nil {
-			t.Fatalf("%s:%d: cannot parse %q", path, n, line)
+			return fmt.Errorf("cannot parse %q", line)
 		}
-		proc, _ := strconv.Atoi(m[1])
+		proc, err := strconv.Atoi(m[1])
+		if err != nil {
+			return fmt.Errorf("process: %v", err)
+		}
 		typ, f, arg := m[2], m[3], m[4]
 		kind := map[string]casKind{"read": casRead, "write": casWrite, "cas": casCAS}[f]
 		if typ == "invoke" {
 			if _, busy := pending[proc]; busy {
-				t.Fatalf("%s:%d: process %d invokes with an operation pending", path, n, proc)
+				return fmt.Errorf("process %d invokes with an operation pending", proc)
 			}
-			in := casInput{kind: kind}
-			switch kind {
-			case casWrite:
-				in.arg, _ = strconv.Atoi(arg)
-			case casCAS:
-				a := casArgs.FindStringSubmatch(arg)
-				if a == nil {
-					t.Fatalf("%s:%d: cas arguments %q", path, n, arg)
-				}
-				in.arg, _ = strconv.Atoi(a[1])
-				in.to, _ = strconv.Atoi(a[2])
+			in, err := etcdInvocation(kind, arg)
+			if err != nil {
+				return err
 			}
 			pending[proc] = pend{porcupine.Operation{ClientId: proc, Input: in, Call: int64(n)}, kind}
 			order = append(order, proc)
-			return
+			return nil
 		}
 		p, ok := pending[proc]
 		if !ok || p.kind != kind {
-			t.Fatalf("%s:%d: completion %q matches no pending operation of process %d", path, n, line, proc)
+			return fmt.Errorf("completion %q matches no pending operation of process %d", line, proc)
 		}
 		delete(pending, proc)
 		op := p.op
@@ -274,7 +296,9 @@ func parseEtcd(t testing.TB, path string) []porcupine.Operation {
 			out := casOutput{}
 			if arg != "nil" {
 				out.exists = true
-				out.value, _ = strconv.Atoi(arg)
+				if out.value, err = strconv.Atoi(arg); err != nil {
+					return fmt.Errorf("read value %q: want nil or a number", arg)
+				}
 			}
 			op.Output, op.Return = out, int64(n)
 		case typ == "ok":
@@ -284,10 +308,14 @@ func parseEtcd(t testing.TB, path string) []porcupine.Operation {
 		case typ == "info" && kind != casRead:
 			op.Output, op.Return = casOutput{unknown: true}, math.MaxInt64
 		default: // failed or unknown read, failed write: constrains nothing
-			return
+			return nil
 		}
 		done = append(done, op)
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
 	for _, proc := range order {
 		if p, ok := pending[proc]; ok && p.kind != casRead {
 			p.op.Output, p.op.Return = casOutput{unknown: true}, math.MaxInt64
@@ -295,7 +323,46 @@ func parseEtcd(t testing.TB, path string) []porcupine.Operation {
 			delete(pending, proc)
 		}
 	}
-	return done
+	return done, nil
+}
+
+// etcdInvocation is the register input of an :invoke with argument arg: a read takes nil,
+// a write a number, a cas "[from to]".
+func etcdInvocation(kind casKind, arg string) (casInput, error) {
+	in := casInput{kind: kind}
+	var err error
+	switch kind {
+	case casRead:
+		if arg != "nil" {
+			return in, fmt.Errorf("read invoked with %q, want nil", arg)
+		}
+	case casWrite:
+		if in.arg, err = strconv.Atoi(arg); err != nil {
+			return in, fmt.Errorf("write argument %q: want a number", arg)
+		}
+	case casCAS:
+		a := casArgs.FindStringSubmatch(arg)
+		if a == nil {
+			return in, fmt.Errorf("cas arguments %q: want [from to]", arg)
+		}
+		from, err1 := strconv.Atoi(a[1])
+		to, err2 := strconv.Atoi(a[2])
+		if err1 != nil || err2 != nil {
+			return in, fmt.Errorf("cas arguments %q: numbers out of range", arg)
+		}
+		in.arg, in.to = from, to
+	}
+	return in, nil
+}
+
+// loadEtcd is parseEtcd of a file, failing the test on any error.
+func loadEtcd(t testing.TB, path string) []porcupine.Operation {
+	t.Helper()
+	ops, err := parseEtcd(path, openFile(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ops
 }
 
 func TestPorcupineEtcdHistories(t *testing.T) {
@@ -314,7 +381,7 @@ func TestPorcupineEtcdHistories(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			ops := parseEtcd(t, filepath.Join(dataDir, "jepsen", tt.file))
+			ops := loadEtcd(t, filepath.Join(dataDir, "jepsen", tt.file))
 			unknown := 0
 			for _, op := range ops {
 				if op.Return == math.MaxInt64 {

@@ -4,10 +4,17 @@ import "fmt"
 
 // wellFormed reports whether m could have been sent to this node by a correct peer, as far
 // as the message alone can tell: a known type, from a peer other than itself, to itself, a
-// positive term (every sender has voted or been elected at least once), and fields
-// consistent with the type. Checks that need the node's state are made by the handlers.
+// positive term (every sender has voted or been elected at least once) no larger than
+// MaxTerm, index fields no larger than MaxIndex, and fields consistent with the type.
+// Checks that need the node's state are made by the handlers.
 func (n *Node) wellFormed(m *Message) bool {
-	if !m.Type.Valid() || m.To != n.id || m.From <= None || m.From == n.id || m.Term == 0 {
+	if !m.Type.Valid() || m.To != n.id || m.From <= None || m.From == n.id || m.Term == 0 || m.Term > MaxTerm {
+		return false
+	}
+	if max(m.LastLogIndex, m.PrevLogIndex, m.LeaderCommit, m.MatchIndex, m.ConflictIndex) > MaxIndex {
+		return false
+	}
+	if m.Snap != nil && m.Snap.Index > MaxIndex {
 		return false
 	}
 	// Requests may come from servers outside this server's configuration (a leader adding
@@ -54,17 +61,20 @@ func validLogPosition(index Index, term, current Term) bool {
 }
 
 // validApp checks an AppendEntries: a valid previous position, and entries with
-// consecutive indexes from PrevLogIndex+1 whose terms never decrease (starting from
-// PrevLogTerm) nor exceed the message's term, of a known kind.
+// consecutive indexes from PrevLogIndex+1, ending at most at MaxIndex, whose terms never
+// decrease (starting from PrevLogTerm) nor exceed the message's term, of a known kind.
+// PrevLogIndex is at most MaxIndex (wellFormed), so the index arithmetic cannot wrap.
 func validApp(m *Message) bool {
 	if !validLogPosition(m.PrevLogIndex, m.PrevLogTerm, m.Term) {
+		return false
+	}
+	if uint64(len(m.Entries)) > uint64(MaxIndex-m.PrevLogIndex) {
 		return false
 	}
 	prevTerm := max(m.PrevLogTerm, 1)
 	for i := range m.Entries {
 		e := &m.Entries[i]
-		want := m.PrevLogIndex + Index(i) + 1
-		if want == 0 || e.Index != want { // want == 0: the index overflowed
+		if e.Index != m.PrevLogIndex+Index(i)+1 {
 			return false
 		}
 		if e.Term < prevTerm || e.Term > m.Term || !e.Kind.Valid() {
@@ -93,6 +103,8 @@ func (n *Node) checkInvariants() {
 		n.broken("commit index decreased: %d -> %d", n.stepCommit, n.commit)
 	case n.term < n.stepHardState.Term:
 		n.broken("term decreased: %d -> %d", n.stepHardState.Term, n.term)
+	case n.term > MaxTerm:
+		n.broken("term %d above MaxTerm", n.term)
 	case n.term == n.stepHardState.Term && n.stepHardState.Vote != None && n.vote != n.stepHardState.Vote:
 		n.broken("two votes in term %d: %d then %d", n.term, n.stepHardState.Vote, n.vote)
 	case n.term == 0 && n.vote != None:

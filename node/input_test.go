@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,20 @@ func TestMalformedInputRejected(t *testing.T) {
 		{"app resp: rejection without hint", Input{Kind: InputMessage, Message: msg(MsgAppResp, 2, 1, 5)}},
 		{"app resp: conflict term above message term", Input{Kind: InputMessage, Message: Message{Type: MsgAppResp, From: 2, To: 1, Term: 5, ConflictIndex: 1, ConflictTerm: 6}}},
 		{"vote resp with entries", Input{Kind: InputMessage, Message: Message{Type: MsgVoteResp, From: 2, To: 1, Term: 5, Entries: []Entry{e(1, 1)}}}},
+		// The bounds on terms and indexes (MaxTerm, MaxIndex).
+		{"vote: term 2^64-1", Input{Kind: InputMessage, Message: msg(MsgVote, 2, 1, ^Term(0))}},
+		{"vote: term MaxTerm+1", Input{Kind: InputMessage, Message: msg(MsgVote, 2, 1, MaxTerm+1)}},
+		{"pre-vote: term MaxTerm+1", Input{Kind: InputMessage, Message: msg(MsgPreVote, 2, 1, MaxTerm+1)}},
+		{"app: term MaxTerm+1", Input{Kind: InputMessage, Message: msg(MsgApp, 2, 1, MaxTerm+1)}},
+		{"vote resp: term MaxTerm+1", Input{Kind: InputMessage, Message: msg(MsgVoteResp, 2, 1, MaxTerm+1)}},
+		{"vote: last index above MaxIndex", Input{Kind: InputMessage, Message: Message{Type: MsgVote, From: 2, To: 1, Term: 5, LastLogIndex: MaxIndex + 1, LastLogTerm: 1}}},
+		{"app: prev index above MaxIndex", Input{Kind: InputMessage, Message: app(MaxIndex+1, 1)}},
+		{"app: entries past MaxIndex", Input{Kind: InputMessage, Message: app(MaxIndex, 1, e(MaxIndex+1, 1))}},
+		{"app: leader commit above MaxIndex", Input{Kind: InputMessage, Message: Message{Type: MsgApp, From: 2, To: 1, Term: 5, LeaderCommit: MaxIndex + 1}}},
+		{"app resp: match index above MaxIndex", Input{Kind: InputMessage, Message: Message{Type: MsgAppResp, From: 2, To: 1, Term: 5, Success: true, MatchIndex: MaxIndex + 1}}},
+		{"app resp: conflict index above MaxIndex", Input{Kind: InputMessage, Message: Message{Type: MsgAppResp, From: 2, To: 1, Term: 5, ConflictIndex: ^Index(0)}}},
+		{"snap: index above MaxIndex", Input{Kind: InputMessage, Message: Message{Type: MsgSnap, From: 2, To: 1, Term: 5,
+			Snap: &SnapChunk{Index: MaxIndex + 1, Term: 1, Config: Configuration{Voters: []ID{1, 2, 3}}, Data: "x", Done: true}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,6 +144,8 @@ func TestNewValidates(t *testing.T) {
 		{"term 0 entry", good, DurableState{HardState: HardState{Term: 3}, Log: logOf(0)}, "term"},
 		{"entry beyond current term", good, DurableState{HardState: HardState{Term: 1}, Log: logOf(1, 2)}, "current term"},
 		{"unknown kind", good, DurableState{HardState: HardState{Term: 1}, Log: []Entry{{Index: 1, Term: 1, Kind: 9}}}, "kind"},
+		{"term above MaxTerm", good, DurableState{HardState: HardState{Term: MaxTerm + 1}}, "MaxTerm"},
+		{"snapshot above MaxIndex", good, DurableState{HardState: HardState{Term: 1}, Snapshot: Snapshot{Index: ^Index(0), Term: 1}}, "MaxIndex"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,5 +213,73 @@ func TestRequestFromNonMemberAnswered_6(t *testing.T) {
 	out := deliver(n, n.electionDeadline-1, m)
 	if n.stats.Rejected != 0 || len(out.Messages) != 1 || out.Messages[0].To != 9 {
 		t.Fatalf("vote request from server 9: rejected %d, sent %v", n.stats.Rejected, out.Messages)
+	}
+}
+
+// The known case behind MaxTerm: a RequestVote of term 2^64-1 was granted, and the next
+// election timeout wrapped the term to 0 ("term decreased: 18446744073709551615 -> 0").
+// It is rejected and counted; the node then campaigns normally in term 1 (§5.2).
+func TestRequestVoteTermOverflowRejected(t *testing.T) {
+	n := follower(t, 1, 3, DurableState{})
+	out := deliver(n, time.Millisecond, msg(MsgVote, 2, 1, ^Term(0)))
+	if n.stats.Rejected != 1 || len(out.Messages) != 0 || out.HardStateChanged || n.term != 0 || n.vote != None {
+		t.Fatalf("rejected %d, sent %v, term %d vote %d: want the request rejected and nothing granted",
+			n.stats.Rejected, out.Messages, n.term, n.vote)
+	}
+	n.Step(n.electionDeadline, Input{Kind: InputWake})
+	if n.role != Candidate || n.term != 1 {
+		t.Fatalf("after the election timeout: %v of term %d, want candidate of term 1", n.role, n.term)
+	}
+}
+
+// A peer may bring a node to term MaxTerm itself (it is accepted); the node then never
+// campaigns, whatever asks it to, since its election would need term MaxTerm+1. It keeps
+// serving as a follower: a leader of term MaxTerm is obeyed.
+func TestNoCampaignAtMaxTerm(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		in   func(n *Node) (time.Duration, Input)
+	}{
+		{"election timeout", func(n *Node) (time.Duration, Input) { return n.electionDeadline, Input{Kind: InputWake} }},
+		{"campaign", func(n *Node) (time.Duration, Input) { return time.Second, Input{Kind: InputCampaign} }},
+		{"timeout now", func(n *Node) (time.Duration, Input) {
+			return time.Second, Input{Kind: InputMessage, Message: msg(MsgTimeoutNow, 2, 1, MaxTerm)}
+		}},
+	} {
+		for _, preVote := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/prevote=%v", tt.name, preVote), func(t *testing.T) {
+				cfg := testConfig(1, 3, 1)
+				cfg.PreVote = preVote
+				n := mustNew(t, cfg, DurableState{})
+				n.Step(0, Input{Kind: InputWake})
+				out := deliver(n, time.Millisecond, msg(MsgVote, 2, 1, MaxTerm))
+				if m := only(t, out, MsgVoteResp); !m.Success || n.term != MaxTerm || n.stats.Rejected != 0 {
+					t.Fatalf("vote in term MaxTerm: %v, term %d, rejected %d; want it granted", m, n.term, n.stats.Rejected)
+				}
+				now, in := tt.in(n)
+				out = n.Step(now, in)
+				if n.role != Follower || n.term != MaxTerm || len(out.Messages) != 0 {
+					t.Fatalf("%v of term %d sent %v, want a silent follower of term MaxTerm", n.role, n.term, out.Messages)
+				}
+				app := msg(MsgApp, 3, 1, MaxTerm)
+				if m := only(t, deliver(n, now, app), MsgAppResp); !m.Success || n.leader != 3 {
+					t.Fatalf("AppendEntries of term MaxTerm answered %v, leader %d", m, n.leader)
+				}
+			})
+		}
+	}
+}
+
+// A committed command entry whose data a correct leader never writes (here a key length
+// near the int limit, which once panicked kv.Decode) is skipped and counted by every
+// replica alike, never a crash.
+func TestHostileCommandEntrySkipped(t *testing.T) {
+	n := follower(t, 1, 3, DurableState{})
+	m := msg(MsgApp, 2, 1, 1)
+	m.LeaderCommit = 1
+	m.Entries = []Entry{{Index: 1, Term: 1, Kind: EntryCommand, Data: "1 2 2 9223372036854775807:k v"}}
+	out := deliver(n, time.Millisecond, m)
+	if len(out.Apply) != 1 || n.stats.Rejected != 1 || len(out.Commands) != 0 || len(n.store.Keys()) != 0 {
+		t.Fatalf("applied %v, rejected %d, commands %v: want the entry applied as a no-op and counted", out.Apply, n.stats.Rejected, out.Commands)
 	}
 }

@@ -114,7 +114,8 @@ type Node struct {
 // returns an error if cfg is invalid (see Config.Validate) or d is not a state a server
 // could have written: log indexes not consecutive from 1, log terms zero, decreasing or
 // above the hard state's term, an unknown entry kind, or a vote for a server that is not
-// a peer (or a vote in term 0). New copies d.Log; the caller keeps ownership of d.
+// a peer (or a vote in term 0), a term above MaxTerm or a log ending above MaxIndex.
+// New copies d.Log; the caller keeps ownership of d.
 //
 // The host must then call Step with an InputWake, which arms the election timer.
 func New(cfg Config, d DurableState) (*Node, error) {
@@ -193,6 +194,12 @@ func validateDurable(d DurableState) error {
 	}
 	if err := d.Snapshot.Config.Validate(); err != nil {
 		return fmt.Errorf("node: durable state: snapshot: %w", err)
+	}
+	if hs.Term > MaxTerm {
+		return fmt.Errorf("node: durable state: term %d above MaxTerm %d", hs.Term, MaxTerm)
+	}
+	if last := d.Snapshot.Index + Index(len(d.Log)); d.Snapshot.Index > MaxIndex || last > MaxIndex {
+		return fmt.Errorf("node: durable state: log ends above MaxIndex %d", MaxIndex)
 	}
 	if hs.Term == 0 && hs.Vote != None {
 		return fmt.Errorf("node: durable state: vote for %d in term 0", hs.Vote)

@@ -7,9 +7,10 @@ import "time"
 // startElection is what a follower or candidate does when its election timer fires: a
 // pre-vote round first if PreVote is on, else a real election.
 func (n *Node) startElection(now time.Duration) {
-	if !n.isVoter() {
+	if !n.canCampaign() {
 		// A learner, or a server not (or no longer) in the configuration it knows,
-		// never campaigns; it waits to hear from a leader.
+		// never campaigns; it waits to hear from a leader. Nor does a server in term
+		// MaxTerm: its election would need a term past the bound.
 		n.resetElectionTimer(now)
 		return
 	}
@@ -19,6 +20,10 @@ func (n *Node) startElection(now time.Duration) {
 	}
 	n.becomeCandidate(now, false)
 }
+
+// canCampaign reports whether this server may start an election: it votes, and a new
+// term stays within MaxTerm.
+func (n *Node) canCampaign() bool { return n.isVoter() && n.term < MaxTerm }
 
 // becomePreCandidate asks the voters whether they would vote for this server in the next
 // term, without raising its own term or anyone else's: if it cannot win (it is cut off,
@@ -125,7 +130,7 @@ func (n *Node) resendTimeoutNow() {
 // PreVote, and mark the vote requests as a transfer so that voters answer them even while
 // they still hear from the old leader.
 func (n *Node) handleTimeoutNow(now time.Duration, m *Message) {
-	if m.Term != n.term || n.role == Leader || !n.isVoter() {
+	if m.Term != n.term || n.role == Leader || !n.canCampaign() {
 		return
 	}
 	n.becomeCandidate(now, true)

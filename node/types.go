@@ -36,6 +36,12 @@
 //     node trusts its own invariants, not its peers.
 //   - Output.HardState is always filled with the term and vote after the step;
 //     HardStateChanged says whether they changed in the step and must be written.
+//   - Terms and indexes are bounded (MaxTerm, MaxIndex), far beyond anything real
+//     elections or logs reach, so that term+1, lastIndex+1 and PrevLogIndex+len(Entries)
+//     never wrap around. A message or durable state with a larger term or index is
+//     rejected (Stats.Rejected, or an error from New); a node in term MaxTerm no longer
+//     campaigns. Without the bound, one RequestVote of term 2^64-1 was granted and the
+//     next election wrapped the term to 0.
 //
 // Imports: node/kv (the state machine it applies entries to) and the standard library.
 package node
@@ -56,8 +62,25 @@ const None ID = 0
 // Term is a Raft term number (§5.1). Terms only grow.
 type Term uint64
 
+// MaxTerm is the largest term a node accepts or enters: a message whose term (or any term
+// it carries) is above it is rejected and counted in Stats.Rejected, New refuses a durable
+// state above it, and a node in term MaxTerm never campaigns, since the election would
+// need term MaxTerm+1. Reaching it honestly takes 2^62 elections; only a faulty peer can
+// bring a node there. It leaves room below 2^64-1 so that term+1 never wraps to 0.
+const MaxTerm Term = 1 << 62
+
 // Index is a log index. The first entry has index 1; index 0 is the empty prefix.
 type Index uint64
+
+// MaxIndex is the largest log index a node accepts from a peer or a disk: a message with
+// any index field above it (LastLogIndex, PrevLogIndex+len(Entries), LeaderCommit,
+// MatchIndex, ConflictIndex, a snapshot's Index) is rejected and counted in
+// Stats.Rejected, and New refuses a durable log or snapshot that ends above it. A node's
+// own log can pass it only by 2^62 appends more, so lastIndex+1 and the other index
+// arithmetic on accepted values never wrap around. A leader pushed to MaxIndex by a
+// faulty peer's snapshot sends entries its followers reject: it stops making progress,
+// but nothing breaks.
+const MaxIndex Index = 1 << 62
 
 // Role is a server's role in its current term (§5.1).
 type Role uint8

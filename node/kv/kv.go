@@ -117,7 +117,8 @@ func Decode(s string) (Command, error) {
 		return c, fmt.Errorf("%w: missing key length", errMalformed)
 	}
 	klen, err := strconv.Atoi(s[:colon])
-	if err != nil || klen < 0 || colon+1+klen > len(s) {
+	// Compared without adding to klen, which may be near the int limit and wrap.
+	if err != nil || klen < 0 || klen > len(s)-colon-1 {
 		return c, fmt.Errorf("%w: bad key length %q", errMalformed, s[:colon])
 	}
 	rest := s[colon+1:]

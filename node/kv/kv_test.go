@@ -30,6 +30,9 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 	for _, s := range []string{
 		"", "1", "1 2", "1 2 3", "x 2 3 1:k v", "1 2 9 1:k v", "0 2 2 1:k v", "1 0 2 1:k v",
 		"1 2 2 5:k v", "1 2 2 -1:k v", "1 2 2 1:kv", "1 2 1 1:k v", "1 2 2 k v",
+		// A key length near the int limit: colon+1+klen wrapped negative, passed the bounds
+		// check and panicked slicing the key (found while writing FuzzDecode).
+		"1 2 2 9223372036854775807:k v", "1 2 2 9223372036854775806:k v", "1 2 2 99999999999999999999:k v",
 	} {
 		if c, err := Decode(s); err == nil {
 			t.Errorf("Decode(%q) = %+v, want an error", s, c)
