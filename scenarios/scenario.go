@@ -96,6 +96,7 @@ func All() []Scenario {
 		voteSurvivesCrash(),
 		slowFollower(),
 		followerApply(),
+		duplicationOnly(),
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all
