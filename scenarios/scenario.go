@@ -96,6 +96,7 @@ func All() []Scenario {
 		voteSurvivesCrash(),
 		slowFollower(),
 		followerApply(),
+		duplicationOnly(),
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all
@@ -131,6 +132,9 @@ type Options struct {
 	// CheckBudget bounds the wall time of the linearizability check (0:
 	// DefaultCheckBudget).
 	CheckBudget time.Duration
+	// Interrupt, if not nil, can stop the run from outside (see sim.Config.Interrupt); an
+	// interrupted run is returned as it stopped (Outcome.Interrupted), unchecked.
+	Interrupt func() bool
 }
 
 // DefaultCheckBudget is the linearizability check's default wall-clock budget. A
@@ -211,7 +215,7 @@ func (s Scenario) Config(seed uint64) sim.Config {
 // scenario's assertion.
 func Run(s Scenario, seed uint64, opts Options) Outcome {
 	cfg := s.Config(seed)
-	cfg.Trace = opts.Trace
+	cfg.Trace, cfg.Interrupt = opts.Trace, opts.Interrupt
 	out := Outcome{Result: sim.Result{Scenario: s.Name, Seed: seed}, Overrides: opts.Overrides}
 	if err := opts.Overrides.Apply(&cfg); err != nil {
 		out.Err = err
@@ -226,7 +230,7 @@ func Run(s Scenario, seed uint64, opts Options) Outcome {
 	assert := s.Script(w)
 	w.At(cfg.Duration-settleTime, "settle mark", func(w *sim.World) { out.settled = w.CommittedLen() })
 	out.Result = w.Run()
-	if out.Failure != nil {
+	if out.Failure != nil || out.Interrupted {
 		return out
 	}
 	if len(out.History) > 0 {

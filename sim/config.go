@@ -10,6 +10,14 @@ import (
 )
 
 // Config describes one run. The zero value is not valid; start from DefaultConfig.
+//
+// The configuration also bounds the run's work: the Work Bound check fails a run whose
+// events or messages per WorkWindow of virtual time, or packets in flight, exceed
+// WorkSafetyFactor times what a healthy run of this configuration can need (the number of
+// servers and clients, the heartbeat interval, the minimum election timeout, the network's
+// minimum delay, longest delay and duplication rate, the proposer's interval; see
+// Config.WorkLimits for the derivation), so that messages multiplying make a failed run
+// instead of a hang.
 type Config struct {
 	// Scenario names the scenario, for results and replay commands.
 	Scenario string
@@ -42,6 +50,15 @@ type Config struct {
 	// Trace, if not nil, receives one human-readable line per processed event. It costs
 	// formatting on every event, so it is meant for replays, not for seed sweeps.
 	Trace func(line string)
+
+	// Interrupt, if not nil, is polled every few thousand events (World.Run); when it
+	// returns true the run stops at once, with Result.Interrupted set. It is the one hook
+	// outside the determinism boundary: a runner sets it from outside the run (to enforce a
+	// wall-clock limit per seed, say), and it may read the wall clock. It can only stop a
+	// run, never change what the run did: every event before the stop is exactly the
+	// event of an uninterrupted run of the same seed, and nothing it does enters the trace
+	// hash. A run that must not be cut short leaves it nil.
+	Interrupt func() bool
 }
 
 // NodeOptions are the Raft timing and batching options given to every server.

@@ -18,6 +18,10 @@ type Result struct {
 	Counts      Counts
 	// Failure is the first broken check, or nil if every check held.
 	Failure *Failure
+	// Interrupted reports that Config.Interrupt stopped the run before its end (a
+	// wall-clock limit, say): the run is neither a pass nor a failure, its end-of-run
+	// check did not run, and its trace hash and counts are those of the prefix it ran.
+	Interrupted bool
 	// Timeline holds the run's notable happenings in order (leaders taking office, faults),
 	// for the story of a run; at most timelineMax are kept, the rest only counted.
 	Timeline        []Happening
@@ -90,6 +94,13 @@ type Counts struct {
 	TransfersCompleted uint64 // of which the target took office next
 	TransfersAborted   uint64 // of which the leader gave up and led on
 	PreVotes           uint64 // times a server became a pre-candidate
+
+	// The Work Bound check's high-water marks (see Config.WorkLimits): the most events
+	// processed and Raft messages sent in one window of WorkWindow virtual time, and the
+	// most packets (message copies, client requests and replies) in flight at once.
+	PeakWindowEvents   uint64
+	PeakWindowMessages uint64
+	PeakInFlight       uint64
 }
 
 // Failure describes the first check that failed.

@@ -64,6 +64,9 @@ type World struct {
 	counts  Counts
 	failure *Failure
 	stopped bool
+	budget  workBudget // the Work Bound check's window (see budget.go)
+	// interrupted: Config.Interrupt stopped the run (see Result.Interrupted).
+	interrupted bool
 
 	timeline        []Happening
 	timelineDropped int
@@ -158,9 +161,15 @@ func (w *World) At(t time.Duration, label string, fn func(w *World)) {
 	w.queue.push(event{at: t, kind: evAction, arg: uint64(len(w.actions) - 1)})
 }
 
+// interruptEvery is how many events pass between two polls of Config.Interrupt: often
+// enough to stop within milliseconds of wall time, rarely enough to cost nothing.
+const interruptEvery = 1 << 12
+
 // Run processes events until the deadline or the first failed check and returns the
 // result. A panic inside a server or the simulator is recovered and reported as a failed
-// run, so that a multi-seed sweep goes on to the next seed.
+// run, so that a multi-seed sweep goes on to the next seed. Config.Interrupt, if set, is
+// polled every interruptEvery events; when it answers true the run stops there, with
+// Result.Interrupted set and no end-of-run check.
 func (w *World) Run() (res Result) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -168,10 +177,15 @@ func (w *World) Run() (res Result) {
 			res = w.result()
 		}
 	}()
-	for !w.stopped && w.queue.len() > 0 && w.queue.peek().at <= w.cfg.Duration {
+	for n := 1; !w.stopped && w.queue.len() > 0 && w.queue.peek().at <= w.cfg.Duration; n++ {
 		w.process(w.queue.pop())
+		w.budgetEvent()
+		if n%interruptEvery == 0 && w.cfg.Interrupt != nil && !w.stopped && w.cfg.Interrupt() {
+			w.interrupted, w.stopped = true, true
+			w.tracef(0, "interrupted from outside the run (Config.Interrupt)")
+		}
 	}
-	if w.failure == nil {
+	if w.failure == nil && !w.interrupted {
 		if !w.stopped {
 			w.now = w.cfg.Duration
 		}
@@ -206,6 +220,7 @@ func (w *World) result() Result {
 		VirtualTime:     w.now,
 		Counts:          w.counts,
 		Failure:         w.failure,
+		Interrupted:     w.interrupted,
 		Timeline:        w.timeline,
 		TimelineDropped: w.timelineDropped,
 		History:         w.history,

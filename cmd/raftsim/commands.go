@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"raftsim/linearizability"
 	"raftsim/scenarios"
@@ -39,6 +40,7 @@ type seedFlags struct {
 	seeds       int
 	seedsSet    bool // -seeds was given (so that -seeds 0 is an error, not "one seed")
 	parallel    int
+	seedTimeout time.Duration // -seed-timeout (see addSweepFlags)
 	reads       string
 	checkQuorum optionalBool
 	preVote     optionalBool
@@ -91,12 +93,13 @@ func (f *seedFlags) options() scenarios.Options {
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "raftsim run -scenario NAME (-seed N | -seeds N) [-reads MODE] [-prevote=BOOL] [-checkquorum=BOOL] [-parallel P] [-v] [-html DIR]", stderr)
+	fs := newFlagSet("run", "raftsim run -scenario NAME (-seed N | -seeds N) [-reads MODE] [-prevote=BOOL] [-checkquorum=BOOL] [-parallel P] [-seed-timeout D] [-v] [-html DIR]", stderr)
 	var f seedFlags
 	fs.StringVar(&f.scenario, "scenario", "", "scenario to run (see 'raftsim list')")
 	fs.StringVar(&f.seed, "seed", "", "run this one seed (a positive integer)")
 	fs.IntVar(&f.seeds, "seeds", 0, "run seeds 1..N")
 	fs.IntVar(&f.parallel, "parallel", runtime.GOMAXPROCS(0), "seeds to run at once with -seeds")
+	f.addSweepFlags(fs)
 	verbose := fs.Bool("v", false, "tell the story of each run (its timeline)")
 	f.addOptionFlags(fs)
 	if code, ok := parseFlags(fs, args); !ok {

@@ -1,18 +1,71 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"raftsim/linearizability"
 	"raftsim/scenarios"
 )
 
+// minSeedTimeout is the least wall-clock time a seed of a sweep gets by default: a
+// healthy run of any scenario takes well under a second here, so a seed still running
+// after a minute is a runaway that the Work Bound check did not catch, or a machine far
+// too loaded to trust.
+const minSeedTimeout = time.Minute
+
+// addSweepFlags declares the flags of -seeds mode beyond -parallel.
+func (f *seedFlags) addSweepFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&f.seedTimeout, "seed-timeout", 0,
+		"with -seeds, abort a seed still running after this much wall-clock time (0: the scenario's virtual duration, at least 1m)")
+}
+
+// seedTimeout is the wall-clock limit of a seed of sc: the -seed-timeout flag, or by
+// default the run's virtual duration (a run slower than real time is thousands of times
+// slower than it should be), at least minSeedTimeout.
+func seedTimeout(sc scenarios.Scenario, seed uint64, flagValue time.Duration) time.Duration {
+	if flagValue > 0 {
+		return flagValue
+	}
+	return max(minSeedTimeout, sc.Config(seed).Duration)
+}
+
+// wallClockLimit returns a sim.Config.Interrupt that answers true once limit has passed
+// since the call. It reads the wall clock, which is why it lives here, outside the
+// deterministic core: it can only stop a run, never change what the run did.
+func wallClockLimit(limit time.Duration) func() bool {
+	deadline := time.Now().Add(limit)
+	return func() bool { return time.Now().After(deadline) }
+}
+
+// abortReport says that a seed was cut short by its wall-clock limit, and ends with the
+// command that replays it, like scenarios.Report does for a failure.
+func abortReport(o *scenarios.Outcome, limit time.Duration) string {
+	return fmt.Sprintf("scenario %s seed %d%s aborted: wall-clock limit %v (trace %016x of the prefix run, virtual time %v, %d events):\n"+
+		"  not a check failure and not a pass: the run did not finish in time (a runaway the Work Bound check missed, or an overloaded machine; see -seed-timeout)\n"+
+		"replay: %s",
+		o.Scenario, o.Seed, o.Overrides.Flags(), limit, o.TraceHash, o.VirtualTime, o.Counts.Events,
+		scenarios.ReplayCommand(o.Scenario, o.Seed, o.Overrides))
+}
+
 // runMany runs seeds on up to parallel goroutines (each run is single-threaded and
 // independent, so parallelism never changes a result) and prints one line per seed in
-// seed order, then the failures in full, then a summary. It returns the exit status.
+// seed order, then the failures in full, then a summary. Each seed gets a wall-clock limit
+// (seedTimeout); a seed that reaches it is reported as aborted, and the sweep goes on.
+// It returns the exit status: exitFailed if a seed failed, else exitInconclusive if one
+// was aborted or inconclusive.
 func runMany(w, stderr io.Writer, sc scenarios.Scenario, seeds []uint64, f *seedFlags, verbose bool) int {
+	if f.seedTimeout < 0 {
+		fmt.Fprintf(stderr, "raftsim run: -seed-timeout must not be negative, got %v\n", f.seedTimeout)
+		return exitUsage
+	}
+	limits := make([]time.Duration, len(seeds))
+	for i, seed := range seeds {
+		limits[i] = seedTimeout(sc, seed, f.seedTimeout)
+	}
 	parallel := f.parallel
 	outcomes := make([]scenarios.Outcome, len(seeds))
 	done := make([]chan struct{}, len(seeds))
@@ -26,7 +79,9 @@ func runMany(w, stderr io.Writer, sc scenarios.Scenario, seeds []uint64, f *seed
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				outcomes[i] = scenarios.Run(sc, seeds[i], f.options())
+				opts := f.options()
+				opts.Interrupt = wallClockLimit(limits[i])
+				outcomes[i] = scenarios.Run(sc, seeds[i], opts)
 				close(done[i])
 			}
 		}()
@@ -37,13 +92,16 @@ func runMany(w, stderr io.Writer, sc scenarios.Scenario, seeds []uint64, f *seed
 		}
 		close(next)
 	}()
-	var failed, inconclusive []int
+	var failed, inconclusive, aborted []int
 	violations := 0
 	for i := range seeds {
 		<-done[i] // print in seed order as results arrive
 		o := &outcomes[i]
 		status := "ok"
 		switch {
+		case o.Interrupted:
+			status = fmt.Sprintf("ABORTED (wall-clock limit %v)", limits[i])
+			aborted = append(aborted, i)
 		case o.Failed():
 			status = "FAILED"
 			failed = append(failed, i)
@@ -62,18 +120,26 @@ func runMany(w, stderr io.Writer, sc scenarios.Scenario, seeds []uint64, f *seed
 		}
 	}
 	wg.Wait()
-	fmt.Fprintf(w, "\nscenario %s%s: %d seeds, %d passed, %d failed, %d inconclusive\n",
-		sc.Name, f.options().Overrides.Flags(), len(seeds), len(seeds)-len(failed)-len(inconclusive), len(failed), len(inconclusive))
+	abortedText := ""
+	if len(aborted) > 0 {
+		abortedText = fmt.Sprintf(", %d aborted (wall-clock limit)", len(aborted))
+	}
+	fmt.Fprintf(w, "\nscenario %s%s: %d seeds, %d passed, %d failed, %d inconclusive%s\n",
+		sc.Name, f.options().Overrides.Flags(), len(seeds), len(seeds)-len(failed)-len(inconclusive)-len(aborted),
+		len(failed), len(inconclusive), abortedText)
 	if violations > 0 {
 		fmt.Fprintf(w, "expected linearizability violations found in %d of %d seeds\n", violations, len(seeds))
 	}
 	for _, i := range append(failed, inconclusive...) {
 		fmt.Fprintf(w, "\n%s\n", scenarios.Report(&outcomes[i]))
 	}
+	for _, i := range aborted {
+		fmt.Fprintf(w, "\n%s\n", abortReport(&outcomes[i], limits[i]))
+	}
 	switch {
 	case len(failed) > 0:
 		return exitFailed
-	case len(inconclusive) > 0:
+	case len(inconclusive) > 0 || len(aborted) > 0:
 		return exitInconclusive
 	}
 	return exitOK
