@@ -151,7 +151,6 @@ func majorityLossScenario(name, summary string, options func(c *sim.Config)) Sce
 // step down to exactly that term, knowing no leader yet; once it hears the new leader, it
 // follows it.
 func staleTerm() Scenario {
-	const cut, reconnect = 1 * time.Second, 2500 * time.Millisecond
 	return Scenario{
 		Name:      "stale-term",
 		Summary:   "a leader cut off while the majority moves to a newer term comes back: its AppendEntries of the stale term are refused with the newer term, it steps down to that term and follows the new leader; no node's term ever decreases",
@@ -162,122 +161,170 @@ func staleTerm() Scenario {
 			c.Clients.Stop = 3 * time.Second
 		},
 		Script: func(w *sim.World) Assertion {
-			var old, next node.ID
-			var oldTerm, newTerm node.Term
-			var reconnected time.Duration
-			staleApps := 0
-			type refusal struct {
-				from node.ID
-				term node.Term
-				at   time.Duration
-			}
-			var refusals []refusal
-			var down struct {
-				at     time.Duration
-				term   node.Term
-				role   node.Role
-				leader node.ID
-			}
-			var prob firstProblem
-			watch := newStepWatch(w)
-			w.BeforeSend(func(w *sim.World, id node.ID, out *node.Output) {
-				v := w.View(id)
-				if v.Term < watch.prev[id].term {
-					prob.setf(w, "node %d's term went down from %d to %d", id, watch.prev[id].term, v.Term)
-				}
-				watch.update(id, &v)
-				if reconnected == 0 {
-					return
-				}
-				for i := range out.Messages {
-					m := &out.Messages[i]
-					switch {
-					case id == old && m.Type == node.MsgApp && m.Term == oldTerm:
-						staleApps++
-					case m.Type == node.MsgAppResp && m.To == old && !m.Success && m.Term > oldTerm:
-						if len(refusals) == 0 {
-							w.Note("node %d refuses node %d's AppendEntries of term %d, answering with its term %d", id, old, oldTerm, m.Term)
-						}
-						refusals = append(refusals, refusal{from: id, term: m.Term, at: w.Now()})
-					}
-				}
-				if id == old && down.at == 0 && v.Term > oldTerm {
-					down.at, down.term, down.role, down.leader = w.Now(), v.Term, v.Role, v.Leader
-				}
-			})
-			w.At(cut, "cut off the leader", func(w *sim.World) {
-				var ok bool
-				if old, ok = requireLeader(w); ok {
-					oldTerm = w.View(old).Term
-					w.Note("leader %d of term %d is cut off", old, oldTerm)
-					w.Isolate(old)
-				}
-			})
-			w.At(reconnect, "reconnect the old leader, except from the new one", func(w *sim.World) {
-				next = w.Leader()
-				if next == node.None || next == old || w.View(next).Term <= oldTerm {
-					w.Failf("new leader elected", "no leader of a term above %d by %v\n%s", oldTerm, w.Now(), w.Describe())
-					return
-				}
-				newTerm = w.View(next).Term
-				w.Heal()
-				w.CutOneWay(next, old)
-				reconnected = w.Now()
-				w.Note("node %d (still leader of term %d) is reconnected; the majority is in term %d under node %d, whose messages cannot reach it yet",
-					old, oldTerm, newTerm, next)
-			})
-			expectWithin(w, reconnect, reconnect+500*time.Millisecond, "the old leader learns the newer term",
-				func(w *sim.World) bool { return w.View(old).Term > oldTerm },
-				func(w *sim.World) string {
-					return fmt.Sprintf("node %d is still in term %d", old, w.View(old).Term)
-				},
-				func(w *sim.World) {
-					w.Note("node %d stepped down to term %d; the link from the new leader comes back", old, w.View(old).Term)
-					w.Heal()
-				})
-			expectWithin(w, reconnect, reconnect+time.Second, "the old leader follows the new leader",
-				func(w *sim.World) bool {
-					v := w.View(old)
-					return v.Role == node.Follower && v.Term == newTerm && v.Leader == next
-				},
-				func(w *sim.World) string {
-					v := w.View(old)
-					return fmt.Sprintf("node %d is %v of term %d following %d; want a follower of node %d in term %d", old, v.Role, v.Term, v.Leader, next, newTerm)
-				}, nil)
-			return func(w *sim.World, o *Outcome) error {
-				if w.Config().Node.CheckQuorum {
-					return fmt.Errorf("this scenario shows plain §5 Raft: with CheckQuorum on the cut-off leader steps down by itself and sends no stale AppendEntries (run it without -checkquorum or -reads lease)")
-				}
-				if err := prob.err(); err != nil {
-					return fmt.Errorf("terms must only grow: %v", err)
-				}
-				if staleApps == 0 {
-					return fmt.Errorf("node %d sent no AppendEntries of its stale term %d after it was reconnected", old, oldTerm)
-				}
-				if len(refusals) == 0 {
-					return fmt.Errorf("no server refused node %d's AppendEntries of term %d with its newer term", old, oldTerm)
-				}
-				for _, r := range refusals {
-					if r.term != newTerm {
-						return fmt.Errorf("node %d refused node %d's stale AppendEntries with term %d, want the majority's term %d", r.from, old, r.term, newTerm)
-					}
-				}
-				switch {
-				case down.at == 0:
-					return fmt.Errorf("node %d never left its stale term %d", old, oldTerm)
-				case down.at < refusals[0].at:
-					return fmt.Errorf("node %d left term %d at %v, before any refusal was sent (first at %v)", old, oldTerm, down.at, refusals[0].at)
-				case down.term != newTerm || down.role != node.Follower || down.leader != node.None:
-					return fmt.Errorf("node %d stepped down to %v of term %d following %d; want a follower of term %d that knows no leader yet (it learned the term from a refusal, not from the new leader)",
-						old, down.role, down.term, down.leader, newTerm)
-				}
-				if l := w.Leader(); l != next || w.View(l).Term != newTerm {
-					return fmt.Errorf("leader at the end is %d, want node %d of term %d (the returning leader must not disturb it)", l, next, newTerm)
-				}
-				return requireSettled(w, o, "the cluster did not converge after the old leader returned")
-			}
+			s := &staleTermRun{watch: newStepWatch(w)}
+			return s.script(w)
 		},
 	}
+}
+
+// Stale-term timings: the leader is cut off at staleTermCut, and reconnected (except from
+// the new leader) at staleTermReconnect.
+const staleTermCut, staleTermReconnect = 1 * time.Second, 2500 * time.Millisecond
+
+// staleTermRun is what the stale-term script learns while it runs.
+type staleTermRun struct {
+	watch            *stepWatch
+	old, next        node.ID   // the cut-off leader, the majority's new leader
+	oldTerm, newTerm node.Term // their terms
+	reconnected      time.Duration
+	staleApps        int            // AppendEntries of the old term sent after the reconnection
+	refusals         []staleRefusal // answers refusing them with a newer term
+	down             staleStepDown  // the old leader's first step into a newer term
+	prob             firstProblem
+}
+
+// staleRefusal is a server refusing the old leader's AppendEntries with a newer term.
+type staleRefusal struct {
+	from node.ID
+	term node.Term
+	at   time.Duration
+}
+
+// staleStepDown is the old leader's state after its first step into a newer term (at 0:
+// none yet).
+type staleStepDown struct {
+	at     time.Duration
+	term   node.Term
+	role   node.Role
+	leader node.ID
+}
+
+func (s *staleTermRun) script(w *sim.World) Assertion {
+	w.BeforeSend(s.onStep)
+	w.At(staleTermCut, "cut off the leader", s.cut)
+	w.At(staleTermReconnect, "reconnect the old leader, except from the new one", s.reconnect)
+	expectWithin(w, staleTermReconnect, staleTermReconnect+500*time.Millisecond, "the old leader learns the newer term",
+		func(w *sim.World) bool { return w.View(s.old).Term > s.oldTerm },
+		func(w *sim.World) string {
+			return fmt.Sprintf("node %d is still in term %d", s.old, w.View(s.old).Term)
+		},
+		func(w *sim.World) {
+			w.Note("node %d stepped down to term %d; the link from the new leader comes back", s.old, w.View(s.old).Term)
+			w.Heal()
+		})
+	expectWithin(w, staleTermReconnect, staleTermReconnect+time.Second, "the old leader follows the new leader",
+		func(w *sim.World) bool {
+			v := w.View(s.old)
+			return v.Role == node.Follower && v.Term == s.newTerm && v.Leader == s.next
+		},
+		func(w *sim.World) string {
+			v := w.View(s.old)
+			return fmt.Sprintf("node %d is %v of term %d following %d; want a follower of node %d in term %d", s.old, v.Role, v.Term, v.Leader, s.next, s.newTerm)
+		}, nil)
+	return s.assert
+}
+
+// onStep watches every step: terms only grow; after the reconnection it counts the old
+// leader's stale AppendEntries and their refusals, and records its step down.
+func (s *staleTermRun) onStep(w *sim.World, id node.ID, out *node.Output) {
+	v := w.View(id)
+	if v.Term < s.watch.prev[id].term {
+		s.prob.setf(w, "node %d's term went down from %d to %d", id, s.watch.prev[id].term, v.Term)
+	}
+	s.watch.update(id, &v)
+	if s.reconnected == 0 {
+		return
+	}
+	for i := range out.Messages {
+		m := &out.Messages[i]
+		switch {
+		case id == s.old && m.Type == node.MsgApp && m.Term == s.oldTerm:
+			s.staleApps++
+		case m.Type == node.MsgAppResp && m.To == s.old && !m.Success && m.Term > s.oldTerm:
+			if len(s.refusals) == 0 {
+				w.Note("node %d refuses node %d's AppendEntries of term %d, answering with its term %d", id, s.old, s.oldTerm, m.Term)
+			}
+			s.refusals = append(s.refusals, staleRefusal{from: id, term: m.Term, at: w.Now()})
+		}
+	}
+	if id == s.old && s.down.at == 0 && v.Term > s.oldTerm {
+		s.down = staleStepDown{at: w.Now(), term: v.Term, role: v.Role, leader: v.Leader}
+	}
+}
+
+func (s *staleTermRun) cut(w *sim.World) {
+	var ok bool
+	if s.old, ok = requireLeader(w); ok {
+		s.oldTerm = w.View(s.old).Term
+		w.Note("leader %d of term %d is cut off", s.old, s.oldTerm)
+		w.Isolate(s.old)
+	}
+}
+
+func (s *staleTermRun) reconnect(w *sim.World) {
+	s.next = w.Leader()
+	if s.next == node.None || s.next == s.old || w.View(s.next).Term <= s.oldTerm {
+		w.Failf("new leader elected", "no leader of a term above %d by %v\n%s", s.oldTerm, w.Now(), w.Describe())
+		return
+	}
+	s.newTerm = w.View(s.next).Term
+	w.Heal()
+	w.CutOneWay(s.next, s.old)
+	s.reconnected = w.Now()
+	w.Note("node %d (still leader of term %d) is reconnected; the majority is in term %d under node %d, whose messages cannot reach it yet",
+		s.old, s.oldTerm, s.newTerm, s.next)
+}
+
+func (s *staleTermRun) assert(w *sim.World, o *Outcome) error {
+	if w.Config().Node.CheckQuorum {
+		return fmt.Errorf("this scenario shows plain §5 Raft: with CheckQuorum on the cut-off leader steps down by itself and sends no stale AppendEntries (run it without -checkquorum or -reads lease)")
+	}
+	if err := s.prob.err(); err != nil {
+		return fmt.Errorf("terms must only grow: %v", err)
+	}
+	if err := s.assertRefused(); err != nil {
+		return err
+	}
+	if err := s.assertSteppedDown(); err != nil {
+		return err
+	}
+	if l := w.Leader(); l != s.next || w.View(l).Term != s.newTerm {
+		return fmt.Errorf("leader at the end is %d, want node %d of term %d (the returning leader must not disturb it)", l, s.next, s.newTerm)
+	}
+	return requireSettled(w, o, "the cluster did not converge after the old leader returned")
+}
+
+// assertRefused: the old leader sent AppendEntries of its stale term, and they were refused
+// with the majority's term.
+func (s *staleTermRun) assertRefused() error {
+	if s.staleApps == 0 {
+		return fmt.Errorf("node %d sent no AppendEntries of its stale term %d after it was reconnected", s.old, s.oldTerm)
+	}
+	if len(s.refusals) == 0 {
+		return fmt.Errorf("no server refused node %d's AppendEntries of term %d with its newer term", s.old, s.oldTerm)
+	}
+	for _, r := range s.refusals {
+		if r.term != s.newTerm {
+			return fmt.Errorf("node %d refused node %d's stale AppendEntries with term %d, want the majority's term %d", r.from, s.old, r.term, s.newTerm)
+		}
+	}
+	return nil
+}
+
+// assertSteppedDown: the old leader stepped down after a refusal, to the newer term, as a
+// follower that knows no leader yet.
+func (s *staleTermRun) assertSteppedDown() error {
+	d := s.down
+	switch {
+	case d.at == 0:
+		return fmt.Errorf("node %d never left its stale term %d", s.old, s.oldTerm)
+	case d.at < s.refusals[0].at:
+		return fmt.Errorf("node %d left term %d at %v, before any refusal was sent (first at %v)", s.old, s.oldTerm, d.at, s.refusals[0].at)
+	case d.term != s.newTerm || d.role != node.Follower || d.leader != node.None:
+		return fmt.Errorf("node %d stepped down to %v of term %d following %d; want a follower of term %d that knows no leader yet (it learned the term from a refusal, not from the new leader)",
+			s.old, d.role, d.term, d.leader, s.newTerm)
+	}
+	return nil
 }
 
 // ---------------------------------------------------------------------------------------
@@ -302,121 +349,157 @@ func electionBasics() Scenario {
 			c.Duration = time.Second
 		},
 		Script: func(w *sim.World) Assertion {
-			watch := newStepWatch(w)
-			var cands []candidacy
-			var firstTimeout time.Duration // when the first follower's election timer fired
-			heartbeats := 0                // empty AppendEntries sent by leaders
-			grants := map[voteKey]int{}    // (candidate, term) -> votes granted to it
-			var prob firstProblem
-			w.BeforeSend(func(w *sim.World, id node.ID, out *node.Output) {
-				v := w.View(id)
-				p := watch.prev[id]
-				watch.update(id, &v)
-				for i := range out.Messages {
-					if m := &out.Messages[i]; m.Type == node.MsgVoteResp && m.Success {
-						grants[voteKey{m.To, m.Term}]++
-					}
-				}
-				if v.Role == node.Leader {
-					// E8: the requests a leader sends are AppendEntries, its heartbeats empty
-					// ones (it may still answer a RequestVote).
-					for i := range out.Messages {
-						m := &out.Messages[i]
-						switch {
-						case m.Type == node.MsgVoteResp || m.Type == node.MsgPreVoteResp:
-						case m.Type != node.MsgApp:
-							prob.setf(w, "leader %d sent %v: a leader's requests are AppendEntries", id, *m)
-						case len(m.Entries) == 0:
-							heartbeats++
-						}
-					}
-				}
-				if firstTimeout == 0 && p.role == node.Follower && v.Role != node.Follower {
-					firstTimeout = w.Now()
-				}
-				if v.Role != node.Candidate || (p.role == node.Candidate && p.term == v.Term) {
-					return
-				}
-				cands = append(cands, candidacy{id: id, term: v.Term, at: w.Now(), prevTerm: p.term, prevRole: p.role})
-				if len(cands) == 1 {
-					w.Note("node %d's election timer fired: term %d -> %d, votes for itself, sends %d messages", id, p.term, v.Term, len(out.Messages))
-				}
-				if v.Term != p.term+1 {
-					prob.setf(w, "node %d became a candidate of term %d from term %d, want term %d", id, v.Term, p.term, p.term+1)
-				}
-				want := node.HardState{Term: v.Term, Vote: id}
-				if v.Vote != id || !out.HardStateChanged || out.HardState != want || w.Disk(id).HardState != want {
-					prob.setf(w, "candidate %d of term %d: vote %d, step hard state %+v (changed %v), disk %+v; want its own vote, on disk before it sends",
-						id, v.Term, v.Vote, out.HardState, out.HardStateChanged, w.Disk(id).HardState)
-				}
-				last := lastPos(&v)
-				for _, peer := range v.Peers {
-					if peer == id {
-						continue
-					}
-					asked := false
-					for i := range out.Messages {
-						m := &out.Messages[i]
-						if m.Type == node.MsgVote && m.To == peer && m.Term == v.Term && m.LastLogIndex == last.index && m.LastLogTerm == last.term {
-							asked = true
-						}
-					}
-					if !asked {
-						prob.setf(w, "candidate %d of term %d did not send node %d a RequestVote of its term with its last entry %d@t%d (sent %v)",
-							id, v.Term, peer, last.index, last.term, out.Messages)
-					}
-				}
-				if len(out.Messages) != len(v.Peers)-1 {
-					prob.setf(w, "candidate %d sent %d messages as it started its election, want one RequestVote to each of the %d others",
-						id, len(out.Messages), len(v.Peers)-1)
-				}
-			})
+			e := &electionRun{watch: newStepWatch(w), grants: map[voteKey]int{}}
+			w.BeforeSend(e.onStep)
 			expectWithin(w, 0, failoverBound, "leader elected", leaderExists,
 				func(*sim.World) string { return "no leader" }, nil)
-			return func(w *sim.World, o *Outcome) error {
-				if err := prob.err(); err != nil {
-					return err
-				}
-				if len(cands) == 0 {
-					return fmt.Errorf("no node ever became a candidate")
-				}
-				first := cands[0]
-				nc := w.Config().Node
-				// With PreVote a follower whose timer fires first asks for pre-votes, in its
-				// old term, and becomes a candidate once a majority would vote for it.
-				from := node.Follower
-				if nc.PreVote {
-					from = node.PreCandidate
-				}
-				if first.term != 1 || first.prevTerm != 0 || first.prevRole != from {
-					return fmt.Errorf("the first candidate, node %d, went from %v of term %d to term %d; want a %v of term 0 moving to term 1",
-						first.id, first.prevRole, first.prevTerm, first.term, from)
-				}
-				if firstTimeout < nc.ElectionTimeoutMin || firstTimeout >= nc.ElectionTimeoutMax {
-					return fmt.Errorf("the first follower left its role at %v, want when its election timer fired, in [%v, %v) after boot",
-						firstTimeout, nc.ElectionTimeoutMin, nc.ElectionTimeoutMax)
-				}
-				leaders := w.LeaderHistory()
-				if len(leaders) == 0 {
-					return fmt.Errorf("no leader was elected")
-				}
-				l := leaders[0]
-				ran := false
-				for _, c := range cands {
-					ran = ran || (c.id == l.ID && c.term == l.Term)
-				}
-				majority := w.Nodes()/2 + 1
-				if !ran || grants[voteKey{l.ID, l.Term}]+1 < majority {
-					return fmt.Errorf("the first leader, node %d of term %d, campaigned in that term: %v, and was granted %d votes besides its own; want a candidacy and at least %d",
-						l.ID, l.Term, ran, grants[voteKey{l.ID, l.Term}], majority-1)
-				}
-				if heartbeats == 0 {
-					return fmt.Errorf("no leader sent a heartbeat (an empty AppendEntries)")
-				}
-				return nil
-			}
+			return e.assert
 		},
 	}
+}
+
+// electionRun is what the election-basics script learns while it runs.
+type electionRun struct {
+	watch        *stepWatch
+	cands        []candidacy
+	firstTimeout time.Duration   // when the first follower's election timer fired
+	heartbeats   int             // empty AppendEntries sent by leaders
+	grants       map[voteKey]int // (candidate, term) -> votes granted to it
+	prob         firstProblem
+}
+
+func (e *electionRun) onStep(w *sim.World, id node.ID, out *node.Output) {
+	v := w.View(id)
+	p := e.watch.prev[id]
+	e.watch.update(id, &v)
+	for i := range out.Messages {
+		if m := &out.Messages[i]; m.Type == node.MsgVoteResp && m.Success {
+			e.grants[voteKey{m.To, m.Term}]++
+		}
+	}
+	if v.Role == node.Leader {
+		e.leaderSent(w, id, out)
+	}
+	if e.firstTimeout == 0 && p.role == node.Follower && v.Role != node.Follower {
+		e.firstTimeout = w.Now()
+	}
+	if v.Role != node.Candidate || (p.role == node.Candidate && p.term == v.Term) {
+		return
+	}
+	e.cands = append(e.cands, candidacy{id: id, term: v.Term, at: w.Now(), prevTerm: p.term, prevRole: p.role})
+	if len(e.cands) == 1 {
+		w.Note("node %d's election timer fired: term %d -> %d, votes for itself, sends %d messages", id, p.term, v.Term, len(out.Messages))
+	}
+	if v.Term != p.term+1 {
+		e.prob.setf(w, "node %d became a candidate of term %d from term %d, want term %d", id, v.Term, p.term, p.term+1)
+	}
+	want := node.HardState{Term: v.Term, Vote: id}
+	if v.Vote != id || !out.HardStateChanged || out.HardState != want || w.Disk(id).HardState != want {
+		e.prob.setf(w, "candidate %d of term %d: vote %d, step hard state %+v (changed %v), disk %+v; want its own vote, on disk before it sends",
+			id, v.Term, v.Vote, out.HardState, out.HardStateChanged, w.Disk(id).HardState)
+	}
+	e.checkVoteRequests(w, id, &v, out)
+}
+
+// leaderSent checks a leader's step (E8): the requests a leader sends are AppendEntries,
+// its heartbeats empty ones (it may still answer a RequestVote).
+func (e *electionRun) leaderSent(w *sim.World, id node.ID, out *node.Output) {
+	for i := range out.Messages {
+		m := &out.Messages[i]
+		switch {
+		case m.Type == node.MsgVoteResp || m.Type == node.MsgPreVoteResp:
+		case m.Type != node.MsgApp:
+			e.prob.setf(w, "leader %d sent %v: a leader's requests are AppendEntries", id, *m)
+		case len(m.Entries) == 0:
+			e.heartbeats++
+		}
+	}
+}
+
+// checkVoteRequests checks the step in which id became a candidate: it sends one
+// RequestVote of its term with its last entry to every other server, and nothing else.
+func (e *electionRun) checkVoteRequests(w *sim.World, id node.ID, v *node.View, out *node.Output) {
+	last := lastPos(v)
+	for _, peer := range v.Peers {
+		if peer == id {
+			continue
+		}
+		asked := false
+		for i := range out.Messages {
+			m := &out.Messages[i]
+			if m.Type == node.MsgVote && m.To == peer && m.Term == v.Term && m.LastLogIndex == last.index && m.LastLogTerm == last.term {
+				asked = true
+			}
+		}
+		if !asked {
+			e.prob.setf(w, "candidate %d of term %d did not send node %d a RequestVote of its term with its last entry %d@t%d (sent %v)",
+				id, v.Term, peer, last.index, last.term, out.Messages)
+		}
+	}
+	if len(out.Messages) != len(v.Peers)-1 {
+		e.prob.setf(w, "candidate %d sent %d messages as it started its election, want one RequestVote to each of the %d others",
+			id, len(out.Messages), len(v.Peers)-1)
+	}
+}
+
+func (e *electionRun) assert(w *sim.World, o *Outcome) error {
+	if err := e.prob.err(); err != nil {
+		return err
+	}
+	if len(e.cands) == 0 {
+		return fmt.Errorf("no node ever became a candidate")
+	}
+	if err := e.assertFirstCandidacy(w); err != nil {
+		return err
+	}
+	if err := e.assertFirstLeader(w); err != nil {
+		return err
+	}
+	if e.heartbeats == 0 {
+		return fmt.Errorf("no leader sent a heartbeat (an empty AppendEntries)")
+	}
+	return nil
+}
+
+// assertFirstCandidacy: the first candidate moved from term 0 to term 1 when its election
+// timer fired.
+func (e *electionRun) assertFirstCandidacy(w *sim.World) error {
+	first := e.cands[0]
+	nc := w.Config().Node
+	// With PreVote a follower whose timer fires first asks for pre-votes, in its
+	// old term, and becomes a candidate once a majority would vote for it.
+	from := node.Follower
+	if nc.PreVote {
+		from = node.PreCandidate
+	}
+	if first.term != 1 || first.prevTerm != 0 || first.prevRole != from {
+		return fmt.Errorf("the first candidate, node %d, went from %v of term %d to term %d; want a %v of term 0 moving to term 1",
+			first.id, first.prevRole, first.prevTerm, first.term, from)
+	}
+	if e.firstTimeout < nc.ElectionTimeoutMin || e.firstTimeout >= nc.ElectionTimeoutMax {
+		return fmt.Errorf("the first follower left its role at %v, want when its election timer fired, in [%v, %v) after boot",
+			e.firstTimeout, nc.ElectionTimeoutMin, nc.ElectionTimeoutMax)
+	}
+	return nil
+}
+
+// assertFirstLeader: the first leader campaigned in its term and won a majority's votes.
+func (e *electionRun) assertFirstLeader(w *sim.World) error {
+	leaders := w.LeaderHistory()
+	if len(leaders) == 0 {
+		return fmt.Errorf("no leader was elected")
+	}
+	l := leaders[0]
+	ran := false
+	for _, c := range e.cands {
+		ran = ran || (c.id == l.ID && c.term == l.Term)
+	}
+	majority := w.Nodes()/2 + 1
+	if !ran || e.grants[voteKey{l.ID, l.Term}]+1 < majority {
+		return fmt.Errorf("the first leader, node %d of term %d, campaigned in that term: %v, and was granted %d votes besides its own; want a candidacy and at least %d",
+			l.ID, l.Term, ran, e.grants[voteKey{l.ID, l.Term}], majority-1)
+	}
+	return nil
 }
 
 // ---------------------------------------------------------------------------------------
@@ -441,119 +524,155 @@ func splitVote() Scenario {
 		Configure: func(c *sim.Config) {
 			scripted(c, time.Second)
 		},
-		Script: func(w *sim.World) Assertion {
-			cast := castOf(w)
-			a, b, c, e := cast[0], cast[1], cast[2], cast[4]
-			round2 := [3]node.ID{a, b, c}
-			w.Random().Shuffle(3, func(i, j int) { round2[i], round2[j] = round2[j], round2[i] })
-
-			watch := newStepWatch(w)
-			candidates := map[node.Term][]node.ID{}
-			grants := map[voteKey]int{}        // (candidate, term) -> votes granted
-			learned := map[voteKey]node.ID{}   // (candidate, term) -> the leader it followed
-			movedOn := map[voteKey]node.Term{} // (candidate, term) -> the higher term it moved to first
-			var prob firstProblem
-			w.BeforeSend(func(w *sim.World, id node.ID, out *node.Output) {
-				v := w.View(id)
-				p := watch.prev[id]
-				watch.update(id, &v)
-				for i := range out.Messages {
-					if m := &out.Messages[i]; m.Type == node.MsgVoteResp && m.Success {
-						grants[voteKey{m.To, m.Term}]++
-					}
-				}
-				if v.Role == node.Candidate && !(p.role == node.Candidate && p.term == v.Term) {
-					candidates[v.Term] = append(candidates[v.Term], id)
-				}
-				if p.role != node.Candidate {
-					return
-				}
-				switch {
-				case v.Term > p.term:
-					movedOn[voteKey{id, p.term}] = v.Term
-				case v.Role == node.Follower:
-					// A candidate gave up in its own term: only an AppendEntries of that term
-					// from its winner may make it (§5.2).
-					answered := false
-					for i := range out.Messages {
-						m := &out.Messages[i]
-						answered = answered || (m.Type == node.MsgAppResp && m.To == v.Leader && m.Term == v.Term)
-					}
-					if v.Leader == node.None || !answered {
-						prob.setf(w, "candidate %d of term %d became a follower (of %d) in a step that answered no AppendEntries of its term", id, v.Term, v.Leader)
-					}
-					learned[voteKey{id, v.Term}] = v.Leader
-					w.Note("candidate %d of term %d heard node %d's AppendEntries of that term: it follows the winner", id, v.Term, v.Leader)
-				}
-			})
-			w.At(ms(50), "A's RequestVote cannot reach E", func(w *sim.World) { w.CutOneWay(a, e) })
-			w.At(ms(100), "round 1: A, B and C campaign at once", func(w *sim.World) {
-				w.Campaign(a)
-				w.Campaign(b)
-				w.Campaign(c)
-			})
-			w.At(ms(300), "round 2: heal; all three campaign again", func(w *sim.World) {
-				if l := w.Leader(); l == node.None {
-					w.Note("term 1 has no leader: %d, %d and %d split the votes (%d, %d and %d granted besides their own)",
-						a, b, c, grants[voteKey{a, 1}], grants[voteKey{b, 1}], grants[voteKey{c, 1}])
-				}
-				w.Heal()
-				for _, id := range round2 {
-					w.Campaign(id)
-				}
-			})
-			return func(w *sim.World, o *Outcome) error {
-				if err := prob.err(); err != nil {
-					return err
-				}
-				majority := w.Nodes()/2 + 1
-				leaders := w.LeaderHistory()
-				if !w.Config().Node.PreVote {
-					// Round 1: the vote was split.
-					withVotes := 0
-					for _, id := range candidates[1] {
-						if g := grants[voteKey{id, 1}]; g > 0 {
-							withVotes++
-						}
-						if grants[voteKey{id, 1}]+1 >= majority {
-							return fmt.Errorf("candidate %d won a majority in term 1; the vote should have been split", id)
-						}
-					}
-					if len(candidates[1]) != 3 || withVotes < 2 {
-						return fmt.Errorf("term 1 had candidates %v, %d of them with granted votes; want three candidates splitting the votes", candidates[1], withVotes)
-					}
-					if len(leaders) == 0 || leaders[0].Term != 2 {
-						return fmt.Errorf("leaders %v: want none in term 1 (split vote) and one in term 2", leaders)
-					}
-				}
-				losers := 0
-				for _, l := range leaders {
-					for _, id := range candidates[l.Term] {
-						if id == l.ID {
-							continue
-						}
-						if _, moved := movedOn[voteKey{id, l.Term}]; moved {
-							continue
-						}
-						if got, ok := learned[voteKey{id, l.Term}]; !ok || got != l.ID {
-							return fmt.Errorf("losing candidate %d of term %d never became a follower of the winner %d through its AppendEntries (followed %d)", id, l.Term, l.ID, got)
-						}
-						losers++
-					}
-				}
-				if losers < 2 {
-					return fmt.Errorf("%d losing candidates learned of a winner; the script makes two in term 2", losers)
-				}
-				last := leaders[len(leaders)-1]
-				for id := node.ID(1); int(id) <= w.Nodes(); id++ {
-					if v := w.View(id); id != last.ID && (v.Role != node.Follower || v.Term != last.Term || v.Leader != last.ID) {
-						return fmt.Errorf("node %d is %v of term %d following %d at the end; want a follower of node %d in term %d", id, v.Role, v.Term, v.Leader, last.ID, last.Term)
-					}
-				}
-				return nil
-			}
-		},
+		Script: splitVoteScript,
 	}
+}
+
+// splitVoteRun is what the split-vote script learns while it runs.
+type splitVoteRun struct {
+	a, b, c, e node.ID    // candidates A, B, C and voter E
+	round2     [3]node.ID // the order of the candidates' second campaigns
+	watch      *stepWatch
+	candidates map[node.Term][]node.ID
+	grants     map[voteKey]int       // (candidate, term) -> votes granted
+	learned    map[voteKey]node.ID   // (candidate, term) -> the leader it followed
+	movedOn    map[voteKey]node.Term // (candidate, term) -> the higher term it moved to first
+	prob       firstProblem
+}
+
+func splitVoteScript(w *sim.World) Assertion {
+	cast := castOf(w)
+	s := &splitVoteRun{a: cast[0], b: cast[1], c: cast[2], e: cast[4]}
+	s.round2 = [3]node.ID{s.a, s.b, s.c}
+	w.Random().Shuffle(3, func(i, j int) { s.round2[i], s.round2[j] = s.round2[j], s.round2[i] })
+
+	s.watch = newStepWatch(w)
+	s.candidates = map[node.Term][]node.ID{}
+	s.grants, s.learned, s.movedOn = map[voteKey]int{}, map[voteKey]node.ID{}, map[voteKey]node.Term{}
+	w.BeforeSend(s.onStep)
+	w.At(ms(50), "A's RequestVote cannot reach E", func(w *sim.World) { w.CutOneWay(s.a, s.e) })
+	w.At(ms(100), "round 1: A, B and C campaign at once", func(w *sim.World) {
+		w.Campaign(s.a)
+		w.Campaign(s.b)
+		w.Campaign(s.c)
+	})
+	w.At(ms(300), "round 2: heal; all three campaign again", s.secondRound)
+	return s.assert
+}
+
+// onStep counts the votes granted and the candidacies, and watches how each candidate
+// leaves its role.
+func (s *splitVoteRun) onStep(w *sim.World, id node.ID, out *node.Output) {
+	v := w.View(id)
+	p := s.watch.prev[id]
+	s.watch.update(id, &v)
+	for i := range out.Messages {
+		if m := &out.Messages[i]; m.Type == node.MsgVoteResp && m.Success {
+			s.grants[voteKey{m.To, m.Term}]++
+		}
+	}
+	if v.Role == node.Candidate && !(p.role == node.Candidate && p.term == v.Term) {
+		s.candidates[v.Term] = append(s.candidates[v.Term], id)
+	}
+	if p.role != node.Candidate {
+		return
+	}
+	switch {
+	case v.Term > p.term:
+		s.movedOn[voteKey{id, p.term}] = v.Term
+	case v.Role == node.Follower:
+		// A candidate gave up in its own term: only an AppendEntries of that term
+		// from its winner may make it (§5.2).
+		answered := false
+		for i := range out.Messages {
+			m := &out.Messages[i]
+			answered = answered || (m.Type == node.MsgAppResp && m.To == v.Leader && m.Term == v.Term)
+		}
+		if v.Leader == node.None || !answered {
+			s.prob.setf(w, "candidate %d of term %d became a follower (of %d) in a step that answered no AppendEntries of its term", id, v.Term, v.Leader)
+		}
+		s.learned[voteKey{id, v.Term}] = v.Leader
+		w.Note("candidate %d of term %d heard node %d's AppendEntries of that term: it follows the winner", id, v.Term, v.Leader)
+	}
+}
+
+func (s *splitVoteRun) secondRound(w *sim.World) {
+	if l := w.Leader(); l == node.None {
+		w.Note("term 1 has no leader: %d, %d and %d split the votes (%d, %d and %d granted besides their own)",
+			s.a, s.b, s.c, s.grants[voteKey{s.a, 1}], s.grants[voteKey{s.b, 1}], s.grants[voteKey{s.c, 1}])
+	}
+	w.Heal()
+	for _, id := range s.round2 {
+		w.Campaign(id)
+	}
+}
+
+func (s *splitVoteRun) assert(w *sim.World, o *Outcome) error {
+	if err := s.prob.err(); err != nil {
+		return err
+	}
+	if !w.Config().Node.PreVote {
+		if err := s.assertSplit(w); err != nil {
+			return err
+		}
+	}
+	if err := s.assertLosersFollowed(w); err != nil {
+		return err
+	}
+	leaders := w.LeaderHistory()
+	last := leaders[len(leaders)-1]
+	for id := node.ID(1); int(id) <= w.Nodes(); id++ {
+		if v := w.View(id); id != last.ID && (v.Role != node.Follower || v.Term != last.Term || v.Leader != last.ID) {
+			return fmt.Errorf("node %d is %v of term %d following %d at the end; want a follower of node %d in term %d", id, v.Role, v.Term, v.Leader, last.ID, last.Term)
+		}
+	}
+	return nil
+}
+
+// assertSplit: round 1's vote was split, and term 2 has the first leader.
+func (s *splitVoteRun) assertSplit(w *sim.World) error {
+	leaders := w.LeaderHistory()
+	majority := w.Nodes()/2 + 1
+	withVotes := 0
+	for _, id := range s.candidates[1] {
+		if g := s.grants[voteKey{id, 1}]; g > 0 {
+			withVotes++
+		}
+		if s.grants[voteKey{id, 1}]+1 >= majority {
+			return fmt.Errorf("candidate %d won a majority in term 1; the vote should have been split", id)
+		}
+	}
+	if len(s.candidates[1]) != 3 || withVotes < 2 {
+		return fmt.Errorf("term 1 had candidates %v, %d of them with granted votes; want three candidates splitting the votes", s.candidates[1], withVotes)
+	}
+	if len(leaders) == 0 || leaders[0].Term != 2 {
+		return fmt.Errorf("leaders %v: want none in term 1 (split vote) and one in term 2", leaders)
+	}
+	return nil
+}
+
+// assertLosersFollowed: every losing candidate that stayed in its term followed the
+// winner through its AppendEntries, and the script made at least two of them.
+func (s *splitVoteRun) assertLosersFollowed(w *sim.World) error {
+	losers := 0
+	for _, l := range w.LeaderHistory() {
+		for _, id := range s.candidates[l.Term] {
+			if id == l.ID {
+				continue
+			}
+			if _, moved := s.movedOn[voteKey{id, l.Term}]; moved {
+				continue
+			}
+			if got, ok := s.learned[voteKey{id, l.Term}]; !ok || got != l.ID {
+				return fmt.Errorf("losing candidate %d of term %d never became a follower of the winner %d through its AppendEntries (followed %d)", id, l.Term, l.ID, got)
+			}
+			losers++
+		}
+	}
+	if losers < 2 {
+		return fmt.Errorf("%d losing candidates learned of a winner; the script makes two in term 2", losers)
+	}
+	return nil
 }
 
 // ---------------------------------------------------------------------------------------
@@ -651,95 +770,127 @@ func voteSurvivesCrash() Scenario {
 		Configure: func(c *sim.Config) {
 			scripted(c, time.Second)
 		},
-		Script: func(w *sim.World) Assertion {
-			cast := castOf(w)
-			a, b, v, y := cast[0], cast[1], cast[2], cast[4]
-			var term node.Term
-			var grantedAt, restartedAt time.Duration
-			durable := false
-			var restartedWith node.HardState
-			var answer *node.Message // V's answer to B
-			var answeredAt time.Duration
-			voted := map[voteKey]node.ID{} // (voter, term) -> candidate (the last granted)
-			grantsTo := map[voteKey]int{}
-			w.BeforeSend(func(w *sim.World, id node.ID, out *node.Output) {
-				for i := range out.Messages {
-					m := &out.Messages[i]
-					if m.Type != node.MsgVoteResp {
-						continue
-					}
-					if m.Success {
-						if was, ok := voted[voteKey{id, m.Term}]; ok && was != m.To {
-							w.Failf("one vote per voter and term", "node %d granted its vote in term %d to %d and to %d", id, m.Term, was, m.To)
-						}
-						voted[voteKey{id, m.Term}] = m.To
-						grantsTo[voteKey{m.To, m.Term}]++
-					}
-					if id == v && m.Success && m.To == a && grantedAt == 0 {
-						grantedAt = w.Now()
-						d := w.Disk(v).HardState
-						durable = d.Term == m.Term && d.Vote == a
-						w.Note("node %d grants its vote in term %d to node %d; its disk already holds term %d vote %d", v, m.Term, a, d.Term, d.Vote)
-						w.At(w.Now(), "crash the voter right after its vote left", func(w *sim.World) { w.Crash(v) })
-					}
-					if id == v && m.To == b && restartedAt > 0 && answer == nil {
-						c := *m
-						answer, answeredAt = &c, w.Now()
-						w.Note("node %d answers node %d's RequestVote of term %d: granted %v", v, b, m.Term, m.Success)
-					}
-				}
-			})
-			w.At(ms(50), "A cannot reach B or Y", func(w *sim.World) {
-				w.CutOneWay(a, b)
-				w.CutOneWay(a, y)
-			})
-			w.At(ms(100), "A campaigns", func(w *sim.World) {
-				w.Campaign(a)
-				term = w.View(a).Term
-			})
-			w.At(ms(200), "restart the voter", func(w *sim.World) {
-				w.Restart(v)
-				restartedAt = w.Now()
-				vv := w.View(v)
-				restartedWith = node.HardState{Term: vv.Term, Vote: vv.Vote}
-				w.Note("node %d restarted with term %d and its vote for %d", v, vv.Term, vv.Vote)
-			})
-			w.At(ms(300), "B campaigns", func(w *sim.World) { w.Campaign(b) })
-			w.At(ms(400), "heal", func(w *sim.World) { w.Heal() })
-			return func(w *sim.World, o *Outcome) error {
-				if w.Config().Node.PreVote {
-					return fmt.Errorf("this scenario needs PreVote off: with it, B's pre-vote fails before it asks for votes (run it without -prevote)")
-				}
-				if grantedAt == 0 {
-					return fmt.Errorf("node %d never granted its vote to node %d", v, a)
-				}
-				if !durable {
-					return fmt.Errorf("when node %d's vote for %d left, its disk held %+v: the vote must be durable before the reply", v, a, w.Disk(v).HardState)
-				}
-				if restartedWith != (node.HardState{Term: term, Vote: a}) {
-					return fmt.Errorf("node %d restarted with %+v, want term %d and its vote for %d", v, restartedWith, term, a)
-				}
-				leaders := w.LeaderHistory()
-				if len(leaders) != 1 || leaders[0].ID != a || leaders[0].Term != term {
-					return fmt.Errorf("leaders %v: want node %d alone, in term %d", leaders, a, term)
-				}
-				if answer == nil {
-					return fmt.Errorf("node %d never answered node %d after its restart", v, b)
-				}
-				if answer.Term != term || answer.Success {
-					return fmt.Errorf("after its restart node %d answered node %d's RequestVote with %v at %v; want a refusal in term %d", v, b, *answer, answeredAt, term)
-				}
-				if got := voted[voteKey{v, term}]; got != a {
-					return fmt.Errorf("node %d's vote in term %d went to %d, want %d", v, term, got, a)
-				}
-				if g := grantsTo[voteKey{b, term}]; g+1 != w.Nodes()/2 {
-					return fmt.Errorf("node %d got %d votes besides its own in term %d; the script makes it one short of a majority, so that the voter's vote would decide", b, g, term)
-				}
-				if l := w.Leader(); l != a {
-					return fmt.Errorf("leader at the end is %d, want %d", l, a)
-				}
-				return nil
-			}
-		},
+		Script: voteSurvivesCrashScript,
 	}
+}
+
+// voteCrashRun is what the vote-survives-crash script learns while it runs.
+type voteCrashRun struct {
+	a, b, v, y             node.ID // candidates A and B, the voter V that crashes, Y
+	term                   node.Term
+	grantedAt, restartedAt time.Duration
+	durable                bool // V's vote for A was on its disk when the grant left
+	restartedWith          node.HardState
+	answer                 *node.Message // V's answer to B
+	answeredAt             time.Duration
+	voted                  map[voteKey]node.ID // (voter, term) -> candidate (the last granted)
+	grantsTo               map[voteKey]int
+}
+
+func voteSurvivesCrashScript(w *sim.World) Assertion {
+	cast := castOf(w)
+	s := &voteCrashRun{a: cast[0], b: cast[1], v: cast[2], y: cast[4],
+		voted: map[voteKey]node.ID{}, grantsTo: map[voteKey]int{}}
+	w.BeforeSend(s.onStep)
+	w.At(ms(50), "A cannot reach B or Y", func(w *sim.World) {
+		w.CutOneWay(s.a, s.b)
+		w.CutOneWay(s.a, s.y)
+	})
+	w.At(ms(100), "A campaigns", func(w *sim.World) {
+		w.Campaign(s.a)
+		s.term = w.View(s.a).Term
+	})
+	w.At(ms(200), "restart the voter", s.restart)
+	w.At(ms(300), "B campaigns", func(w *sim.World) { w.Campaign(s.b) })
+	w.At(ms(400), "heal", func(w *sim.World) { w.Heal() })
+	return s.assert
+}
+
+// onStep watches every vote answer: one vote per voter and term; V crashes right after its
+// grant to A leaves; and V's answer to B after its restart is kept.
+func (s *voteCrashRun) onStep(w *sim.World, id node.ID, out *node.Output) {
+	for i := range out.Messages {
+		m := &out.Messages[i]
+		if m.Type != node.MsgVoteResp {
+			continue
+		}
+		if m.Success {
+			if was, ok := s.voted[voteKey{id, m.Term}]; ok && was != m.To {
+				w.Failf("one vote per voter and term", "node %d granted its vote in term %d to %d and to %d", id, m.Term, was, m.To)
+			}
+			s.voted[voteKey{id, m.Term}] = m.To
+			s.grantsTo[voteKey{m.To, m.Term}]++
+		}
+		if id == s.v && m.Success && m.To == s.a && s.grantedAt == 0 {
+			s.grantedAt = w.Now()
+			d := w.Disk(s.v).HardState
+			s.durable = d.Term == m.Term && d.Vote == s.a
+			w.Note("node %d grants its vote in term %d to node %d; its disk already holds term %d vote %d", s.v, m.Term, s.a, d.Term, d.Vote)
+			w.At(w.Now(), "crash the voter right after its vote left", func(w *sim.World) { w.Crash(s.v) })
+		}
+		if id == s.v && m.To == s.b && s.restartedAt > 0 && s.answer == nil {
+			c := *m
+			s.answer, s.answeredAt = &c, w.Now()
+			w.Note("node %d answers node %d's RequestVote of term %d: granted %v", s.v, s.b, m.Term, m.Success)
+		}
+	}
+}
+
+func (s *voteCrashRun) restart(w *sim.World) {
+	w.Restart(s.v)
+	s.restartedAt = w.Now()
+	vv := w.View(s.v)
+	s.restartedWith = node.HardState{Term: vv.Term, Vote: vv.Vote}
+	w.Note("node %d restarted with term %d and its vote for %d", s.v, vv.Term, vv.Vote)
+}
+
+func (s *voteCrashRun) assert(w *sim.World, o *Outcome) error {
+	if w.Config().Node.PreVote {
+		return fmt.Errorf("this scenario needs PreVote off: with it, B's pre-vote fails before it asks for votes (run it without -prevote)")
+	}
+	if err := s.assertVoteKept(w); err != nil {
+		return err
+	}
+	leaders := w.LeaderHistory()
+	if len(leaders) != 1 || leaders[0].ID != s.a || leaders[0].Term != s.term {
+		return fmt.Errorf("leaders %v: want node %d alone, in term %d", leaders, s.a, s.term)
+	}
+	if err := s.assertRefused(w); err != nil {
+		return err
+	}
+	if l := w.Leader(); l != s.a {
+		return fmt.Errorf("leader at the end is %d, want %d", l, s.a)
+	}
+	return nil
+}
+
+// assertVoteKept: V's vote was durable before its grant left, and V restarted with it.
+func (s *voteCrashRun) assertVoteKept(w *sim.World) error {
+	if s.grantedAt == 0 {
+		return fmt.Errorf("node %d never granted its vote to node %d", s.v, s.a)
+	}
+	if !s.durable {
+		return fmt.Errorf("when node %d's vote for %d left, its disk held %+v: the vote must be durable before the reply", s.v, s.a, w.Disk(s.v).HardState)
+	}
+	if s.restartedWith != (node.HardState{Term: s.term, Vote: s.a}) {
+		return fmt.Errorf("node %d restarted with %+v, want term %d and its vote for %d", s.v, s.restartedWith, s.term, s.a)
+	}
+	return nil
+}
+
+// assertRefused: after its restart V refused B, whose campaign its vote would have decided.
+func (s *voteCrashRun) assertRefused(w *sim.World) error {
+	if s.answer == nil {
+		return fmt.Errorf("node %d never answered node %d after its restart", s.v, s.b)
+	}
+	if s.answer.Term != s.term || s.answer.Success {
+		return fmt.Errorf("after its restart node %d answered node %d's RequestVote with %v at %v; want a refusal in term %d", s.v, s.b, *s.answer, s.answeredAt, s.term)
+	}
+	if got := s.voted[voteKey{s.v, s.term}]; got != s.a {
+		return fmt.Errorf("node %d's vote in term %d went to %d, want %d", s.v, s.term, got, s.a)
+	}
+	if g := s.grantsTo[voteKey{s.b, s.term}]; g+1 != w.Nodes()/2 {
+		return fmt.Errorf("node %d got %d votes besides its own in term %d; the script makes it one short of a majority, so that the voter's vote would decide", s.b, g, s.term)
+	}
+	return nil
 }

@@ -216,7 +216,6 @@ func (r *voteRules) step(w *sim.World, id node.ID, p peerState, v *node.View, ou
 // every server moves to its term, but its log is behind theirs and none grants it a vote.
 // A server with the full log wins a later term.
 func voteRestriction() Scenario {
-	const cut, heal = 1 * time.Second, 2500 * time.Millisecond
 	return Scenario{
 		Name:      "vote-restriction",
 		Summary:   "a follower cut off while entries commit comes back and is forced to campaign with the highest term: every server moves to its term but none grants it a vote (its log is behind); a server with every committed entry wins; every vote of the run is first come first served, one per term, only for an up-to-date log",
@@ -227,122 +226,160 @@ func voteRestriction() Scenario {
 			c.Clients.Stop = 3500 * time.Millisecond
 		},
 		Script: func(w *sim.World) Assertion {
-			watch := newStepWatch(w)
-			rules := newVoteRules()
-			var stale node.ID
-			var healed time.Duration
-			var committedAtHeal int
-			var staleTerm node.Term // the forced campaign's term (0: it never became a candidate)
-			grantedBehind, asked := 0, 0
-			refusedBy := make([]bool, w.Nodes()+1) // the voters that refused the forced campaign, in its term
-			w.BeforeSend(func(w *sim.World, id node.ID, out *node.Output) {
-				v := w.View(id)
-				p := watch.prev[id]
-				watch.update(id, &v)
-				rules.step(w, id, p, &v, out, func(m *node.Message) {
-					if healed == 0 || m.To != stale {
-						return
-					}
-					behind := int(lastView(w, stale).LastIndex()) < committedAtHeal
-					switch {
-					case m.Success && behind:
-						grantedBehind++
-					case !m.Success && staleTerm != 0 && m.Term == staleTerm:
-						refusedBy[id] = true
-					}
-				})
-				if healed == 0 {
-					return
-				}
-				for i := range out.Messages {
-					m := &out.Messages[i]
-					switch {
-					case id == stale && (m.Type == node.MsgVote || m.Type == node.MsgPreVote):
-						asked++
-					case m.Type == node.MsgPreVoteResp && m.To == stale && m.Success && int(lastView(w, stale).LastIndex()) < committedAtHeal:
-						grantedBehind++
-					}
-				}
-			})
-			w.At(cut, "cut off a follower", func(w *sim.World) {
-				l, ok := requireLeader(w)
-				if !ok {
-					return
-				}
-				stale = node.ID(int(l)%w.Nodes() + 1)
-				w.Note("follower %d is cut off while the others go on committing", stale)
-				w.Isolate(stale)
-			})
-			var leaderAfter node.ID
-			var leaderAfterTerm node.Term
-			var heldAll bool
-			w.At(heal, "heal; the stale follower campaigns at once", func(w *sim.World) {
-				committedAtHeal = w.CommittedLen()
-				v := w.View(stale)
-				if int(v.LastIndex()) >= committedAtHeal || committedAtHeal < 10 {
-					w.Failf("stale log", "node %d holds %d entries and %d are committed: the scenario needs it well behind\n%s",
-						stale, v.LastIndex(), committedAtHeal, w.Describe())
-					return
-				}
-				healed = w.Now()
-				w.Heal()
-				w.Campaign(stale)
-				if v := w.View(stale); v.Role == node.Candidate {
-					staleTerm = v.Term
-				}
-				w.Note("node %d, %d entries behind, campaigns in term %d (pre-vote: %v)", stale, committedAtHeal-int(v.LastIndex()), w.View(stale).Term, w.Config().Node.PreVote)
-			})
-			expectWithin(w, heal, heal+failoverBound, "a server with the full log leads",
-				func(w *sim.World) bool {
-					l := w.Leader()
-					return l != node.None && (staleTerm == 0 || w.View(l).Term > staleTerm)
-				},
-				func(w *sim.World) string { return fmt.Sprintf("no leader of a term above %d", staleTerm) },
-				func(w *sim.World) {
-					leaderAfter = w.Leader()
-					v := w.View(leaderAfter)
-					leaderAfterTerm = v.Term
-					heldAll = int(v.LastIndex()) >= committedAtHeal
-					for i := node.Index(1); heldAll && int(i) <= committedAtHeal; i++ {
-						e, ok1 := w.CommittedEntry(i)
-						f, ok2 := v.EntryAt(i)
-						heldAll = ok1 && ok2 && e.SameAs(f)
-					}
-				})
-			return func(w *sim.World, o *Outcome) error {
-				if err := rules.prob.err(); err != nil {
-					return err
-				}
-				nc := w.Config().Node
-				if grantedBehind > 0 {
-					return fmt.Errorf("node %d was granted %d votes while its log lacked committed entries", stale, grantedBehind)
-				}
-				if asked == 0 {
-					return fmt.Errorf("node %d asked no one for a vote after the heal", stale)
-				}
-				if !nc.PreVote && !nc.CheckQuorum {
-					if staleTerm == 0 {
-						return fmt.Errorf("node %d did not become a candidate when forced to campaign", stale)
-					}
-					for id := node.ID(1); int(id) <= w.Nodes(); id++ {
-						if id != stale && !refusedBy[id] {
-							return fmt.Errorf("node %d did not refuse node %d's RequestVote in its term %d; want every other server to move to that term and refuse (the candidate's log is behind)",
-								id, stale, staleTerm)
-						}
-					}
-				}
-				for _, r := range w.LeaderHistory() {
-					if r.ID == stale && r.Time >= healed {
-						return fmt.Errorf("node %d, whose log was behind, became leader of term %d", stale, r.Term)
-					}
-				}
-				if leaderAfter == stale || !heldAll {
-					return fmt.Errorf("the leader after the heal, node %d of term %d, does not hold all %d entries committed before the heal", leaderAfter, leaderAfterTerm, committedAtHeal)
-				}
-				return requireSettled(w, o, "the cluster did not converge")
-			}
+			s := &voteRestrictionRun{watch: newStepWatch(w), rules: newVoteRules(), refusedBy: make([]bool, w.Nodes()+1)}
+			return s.script(w)
 		},
 	}
+}
+
+// Vote-restriction timings: a follower is cut off at restrictionCut and comes back at
+// restrictionHeal.
+const restrictionCut, restrictionHeal = 1 * time.Second, 2500 * time.Millisecond
+
+// voteRestrictionRun is what the vote-restriction script learns while it runs.
+type voteRestrictionRun struct {
+	watch           *stepWatch
+	rules           *voteRules
+	stale           node.ID // the follower cut off
+	healed          time.Duration
+	committedAtHeal int
+	staleTerm       node.Term // the forced campaign's term (0: it never became a candidate)
+	grantedBehind   int       // votes and pre-votes granted to the stale follower while behind
+	asked           int       // vote and pre-vote requests it sent after the heal
+	refusedBy       []bool    // the voters that refused the forced campaign, in its term
+	leaderAfter     node.ID   // the first leader of a term above staleTerm
+	leaderAfterTerm node.Term
+	heldAll         bool // leaderAfter held every entry committed before the heal
+}
+
+func (s *voteRestrictionRun) script(w *sim.World) Assertion {
+	w.BeforeSend(s.onStep)
+	w.At(restrictionCut, "cut off a follower", func(w *sim.World) {
+		l, ok := requireLeader(w)
+		if !ok {
+			return
+		}
+		s.stale = node.ID(int(l)%w.Nodes() + 1)
+		w.Note("follower %d is cut off while the others go on committing", s.stale)
+		w.Isolate(s.stale)
+	})
+	w.At(restrictionHeal, "heal; the stale follower campaigns at once", s.heal)
+	expectWithin(w, restrictionHeal, restrictionHeal+failoverBound, "a server with the full log leads",
+		func(w *sim.World) bool {
+			l := w.Leader()
+			return l != node.None && (s.staleTerm == 0 || w.View(l).Term > s.staleTerm)
+		},
+		func(w *sim.World) string { return fmt.Sprintf("no leader of a term above %d", s.staleTerm) },
+		s.recordLeader)
+	return s.assert
+}
+
+// onStep checks every vote of the run against voteRules, and after the heal counts the
+// stale follower's requests and the answers to them.
+func (s *voteRestrictionRun) onStep(w *sim.World, id node.ID, out *node.Output) {
+	v := w.View(id)
+	p := s.watch.prev[id]
+	s.watch.update(id, &v)
+	s.rules.step(w, id, p, &v, out, func(m *node.Message) {
+		if s.healed == 0 || m.To != s.stale {
+			return
+		}
+		switch {
+		case m.Success && s.behind(w):
+			s.grantedBehind++
+		case !m.Success && s.staleTerm != 0 && m.Term == s.staleTerm:
+			s.refusedBy[id] = true
+		}
+	})
+	if s.healed == 0 {
+		return
+	}
+	for i := range out.Messages {
+		m := &out.Messages[i]
+		switch {
+		case id == s.stale && (m.Type == node.MsgVote || m.Type == node.MsgPreVote):
+			s.asked++
+		case m.Type == node.MsgPreVoteResp && m.To == s.stale && m.Success && s.behind(w):
+			s.grantedBehind++
+		}
+	}
+}
+
+// behind reports whether the stale follower's log lacks entries committed before the heal.
+func (s *voteRestrictionRun) behind(w *sim.World) bool {
+	return int(lastView(w, s.stale).LastIndex()) < s.committedAtHeal
+}
+
+func (s *voteRestrictionRun) heal(w *sim.World) {
+	s.committedAtHeal = w.CommittedLen()
+	v := w.View(s.stale)
+	if int(v.LastIndex()) >= s.committedAtHeal || s.committedAtHeal < 10 {
+		w.Failf("stale log", "node %d holds %d entries and %d are committed: the scenario needs it well behind\n%s",
+			s.stale, v.LastIndex(), s.committedAtHeal, w.Describe())
+		return
+	}
+	s.healed = w.Now()
+	w.Heal()
+	w.Campaign(s.stale)
+	if v := w.View(s.stale); v.Role == node.Candidate {
+		s.staleTerm = v.Term
+	}
+	w.Note("node %d, %d entries behind, campaigns in term %d (pre-vote: %v)", s.stale, s.committedAtHeal-int(v.LastIndex()), w.View(s.stale).Term, w.Config().Node.PreVote)
+}
+
+// recordLeader records the first leader after the forced campaign, and whether it holds
+// every entry committed before the heal.
+func (s *voteRestrictionRun) recordLeader(w *sim.World) {
+	s.leaderAfter = w.Leader()
+	v := w.View(s.leaderAfter)
+	s.leaderAfterTerm = v.Term
+	s.heldAll = int(v.LastIndex()) >= s.committedAtHeal
+	for i := node.Index(1); s.heldAll && int(i) <= s.committedAtHeal; i++ {
+		e, ok1 := w.CommittedEntry(i)
+		f, ok2 := v.EntryAt(i)
+		s.heldAll = ok1 && ok2 && e.SameAs(f)
+	}
+}
+
+func (s *voteRestrictionRun) assert(w *sim.World, o *Outcome) error {
+	if err := s.rules.prob.err(); err != nil {
+		return err
+	}
+	if s.grantedBehind > 0 {
+		return fmt.Errorf("node %d was granted %d votes while its log lacked committed entries", s.stale, s.grantedBehind)
+	}
+	if s.asked == 0 {
+		return fmt.Errorf("node %d asked no one for a vote after the heal", s.stale)
+	}
+	if nc := w.Config().Node; !nc.PreVote && !nc.CheckQuorum {
+		if err := s.assertAllRefused(w); err != nil {
+			return err
+		}
+	}
+	for _, r := range w.LeaderHistory() {
+		if r.ID == s.stale && r.Time >= s.healed {
+			return fmt.Errorf("node %d, whose log was behind, became leader of term %d", s.stale, r.Term)
+		}
+	}
+	if s.leaderAfter == s.stale || !s.heldAll {
+		return fmt.Errorf("the leader after the heal, node %d of term %d, does not hold all %d entries committed before the heal", s.leaderAfter, s.leaderAfterTerm, s.committedAtHeal)
+	}
+	return requireSettled(w, o, "the cluster did not converge")
+}
+
+// assertAllRefused: without PreVote and CheckQuorum the stale follower became a candidate,
+// and every other server moved to its term and refused it.
+func (s *voteRestrictionRun) assertAllRefused(w *sim.World) error {
+	if s.staleTerm == 0 {
+		return fmt.Errorf("node %d did not become a candidate when forced to campaign", s.stale)
+	}
+	for id := node.ID(1); int(id) <= w.Nodes(); id++ {
+		if id != s.stale && !s.refusedBy[id] {
+			return fmt.Errorf("node %d did not refuse node %d's RequestVote in its term %d; want every other server to move to that term and refuse (the candidate's log is behind)",
+				id, s.stale, s.staleTerm)
+		}
+	}
+	return nil
 }
 
 // ---------------------------------------------------------------------------------------
@@ -354,8 +391,6 @@ func voteRestriction() Scenario {
 // steps down, and its write is overwritten. With CheckQuorum on, it steps down by itself
 // within an election timeout instead.
 func staleLeaderPartitioned() Scenario {
-	const cut, heal = 1500 * time.Millisecond, 3500 * time.Millisecond
-	const marker = "written to a deposed leader"
 	return Scenario{
 		Name:      "stale-leader-partitioned",
 		Summary:   "the leader is cut off from the other servers: the majority elects a leader of a newer term and commits while the old one still believes it leads its older term, accepts a write and commits nothing; healed, it steps down and its write is overwritten",
@@ -366,87 +401,122 @@ func staleLeaderPartitioned() Scenario {
 			c.Clients.Stop = 4500 * time.Millisecond
 		},
 		Script: func(w *sim.World) Assertion {
-			var old, next node.ID
-			var oldTerm, newTerm node.Term
-			var commitAtCut node.Index
-			var ledgerAtCut int
-			var proposal node.Proposal
-			checkQuorum := w.Config().Node.CheckQuorum
-			w.At(cut, "cut off the leader from the other servers", func(w *sim.World) {
-				var ok bool
-				if old, ok = requireLeader(w); !ok {
-					return
-				}
-				v := w.View(old)
-				oldTerm, commitAtCut, ledgerAtCut = v.Term, v.CommitIndex, w.CommittedLen()
-				w.Partition([]node.ID{old})
-			})
-			if !checkQuorum {
-				w.At(cut+500*time.Millisecond, "propose to the old leader", func(w *sim.World) {
-					proposal = w.Propose(old, marker)
-					w.Note("node %d, cut off, accepted a write at index %d of term %d: %v", old, proposal.Index, proposal.Term, proposal.Accepted)
-				})
-			}
-			holdDuring(w, cut, heal, "the cut-off leader commits nothing",
-				func(w *sim.World) bool {
-					v := w.View(old)
-					return v.CommitIndex == commitAtCut && (checkQuorum || (v.Role == node.Leader && v.Term == oldTerm))
-				},
-				func(w *sim.World) string {
-					v := w.View(old)
-					return fmt.Sprintf("node %d is %v of term %d with commit index %d (was leader of term %d, commit %d)", old, v.Role, v.Term, v.CommitIndex, oldTerm, commitAtCut)
-				})
-			if checkQuorum {
-				bound := w.Config().Node.ElectionTimeoutMax + w.Config().Node.HeartbeatInterval + pollEvery
-				expectWithin(w, cut, cut+bound, "CheckQuorum: the cut-off leader steps down by itself",
-					func(w *sim.World) bool { return w.View(old).Role != node.Leader },
-					func(w *sim.World) string { return fmt.Sprintf("node %d still leads", old) }, nil)
-			}
-			expectWithin(w, cut, heal, "the majority elects a newer leader and commits",
-				func(w *sim.World) bool {
-					l := w.Leader()
-					return l != node.None && l != old && w.View(l).Term > oldTerm && w.CommittedLen() >= ledgerAtCut+10 &&
-						(checkQuorum || w.View(old).Role == node.Leader)
-				},
-				func(w *sim.World) string {
-					return fmt.Sprintf("leader %d, ledger %d (was %d at the cut)", w.Leader(), w.CommittedLen(), ledgerAtCut)
-				},
-				func(w *sim.World) {
-					next = w.Leader()
-					newTerm = w.View(next).Term
-					if !checkQuorum {
-						w.Note("two nodes believe they lead: node %d in term %d and node %d in term %d", old, oldTerm, next, newTerm)
-					}
-				})
-			w.At(heal, "heal", func(w *sim.World) { w.Heal() })
-			expectWithin(w, heal, heal+time.Second, "the old leader steps down to the newer term",
-				func(w *sim.World) bool {
-					v := w.View(old)
-					return v.Role == node.Follower && v.Term >= newTerm && v.Leader != node.None && v.Leader != old
-				},
-				func(w *sim.World) string {
-					v := w.View(old)
-					return fmt.Sprintf("node %d is %v of term %d following %d", old, v.Role, v.Term, v.Leader)
-				}, nil)
-			return func(w *sim.World, o *Outcome) error {
-				if newTerm <= oldTerm {
-					return fmt.Errorf("no leader of a term above %d was seen while node %d was cut off", oldTerm, old)
-				}
-				if !checkQuorum {
-					if !proposal.Accepted || proposal.Term != oldTerm {
-						return fmt.Errorf("the cut-off leader %d answered a write with %+v; want it accepted in its old term %d (it still believes it leads)", old, proposal, oldTerm)
-					}
-					for i := node.Index(1); int(i) <= w.CommittedLen(); i++ {
-						if e, ok := w.CommittedEntry(i); ok && e.Data == marker {
-							return fmt.Errorf("the write accepted by the deposed leader %d was committed at index %d", old, i)
-						}
-					}
-					if e, ok := lastView(w, old).EntryAt(proposal.Index); ok && e.Data == marker {
-						return fmt.Errorf("node %d still holds the write it accepted while deposed, at index %d", old, proposal.Index)
-					}
-				}
-				return requireSettled(w, o, "the cluster did not converge after healing")
-			}
+			s := &staleLeaderRun{checkQuorum: w.Config().Node.CheckQuorum}
+			return s.script(w)
 		},
 	}
+}
+
+// Stale-leader timings: the leader is cut off during [staleLeaderCut, staleLeaderHeal).
+const staleLeaderCut, staleLeaderHeal = 1500 * time.Millisecond, 3500 * time.Millisecond
+
+// staleLeaderMarker is the write proposed to the cut-off leader.
+const staleLeaderMarker = "written to a deposed leader"
+
+// staleLeaderRun is what the stale-leader-partitioned script learns while it runs.
+type staleLeaderRun struct {
+	checkQuorum      bool
+	old, next        node.ID // the cut-off leader, the majority's new leader
+	oldTerm, newTerm node.Term
+	commitAtCut      node.Index // the old leader's commit index at the cut
+	ledgerAtCut      int
+	proposal         node.Proposal // the old leader's answer to the marker write
+}
+
+func (s *staleLeaderRun) script(w *sim.World) Assertion {
+	w.At(staleLeaderCut, "cut off the leader from the other servers", s.cut)
+	if !s.checkQuorum {
+		w.At(staleLeaderCut+500*time.Millisecond, "propose to the old leader", func(w *sim.World) {
+			s.proposal = w.Propose(s.old, staleLeaderMarker)
+			w.Note("node %d, cut off, accepted a write at index %d of term %d: %v", s.old, s.proposal.Index, s.proposal.Term, s.proposal.Accepted)
+		})
+	}
+	holdDuring(w, staleLeaderCut, staleLeaderHeal, "the cut-off leader commits nothing", s.oldCommitsNothing,
+		func(w *sim.World) string {
+			v := w.View(s.old)
+			return fmt.Sprintf("node %d is %v of term %d with commit index %d (was leader of term %d, commit %d)", s.old, v.Role, v.Term, v.CommitIndex, s.oldTerm, s.commitAtCut)
+		})
+	if s.checkQuorum {
+		bound := w.Config().Node.ElectionTimeoutMax + w.Config().Node.HeartbeatInterval + pollEvery
+		expectWithin(w, staleLeaderCut, staleLeaderCut+bound, "CheckQuorum: the cut-off leader steps down by itself",
+			func(w *sim.World) bool { return w.View(s.old).Role != node.Leader },
+			func(w *sim.World) string { return fmt.Sprintf("node %d still leads", s.old) }, nil)
+	}
+	expectWithin(w, staleLeaderCut, staleLeaderHeal, "the majority elects a newer leader and commits", s.twoLeaders,
+		func(w *sim.World) string {
+			return fmt.Sprintf("leader %d, ledger %d (was %d at the cut)", w.Leader(), w.CommittedLen(), s.ledgerAtCut)
+		}, s.recordNewLeader)
+	w.At(staleLeaderHeal, "heal", func(w *sim.World) { w.Heal() })
+	expectWithin(w, staleLeaderHeal, staleLeaderHeal+time.Second, "the old leader steps down to the newer term",
+		func(w *sim.World) bool {
+			v := w.View(s.old)
+			return v.Role == node.Follower && v.Term >= s.newTerm && v.Leader != node.None && v.Leader != s.old
+		},
+		func(w *sim.World) string {
+			v := w.View(s.old)
+			return fmt.Sprintf("node %d is %v of term %d following %d", s.old, v.Role, v.Term, v.Leader)
+		}, nil)
+	return s.assert
+}
+
+func (s *staleLeaderRun) cut(w *sim.World) {
+	var ok bool
+	if s.old, ok = requireLeader(w); !ok {
+		return
+	}
+	v := w.View(s.old)
+	s.oldTerm, s.commitAtCut, s.ledgerAtCut = v.Term, v.CommitIndex, w.CommittedLen()
+	w.Partition([]node.ID{s.old})
+}
+
+// oldCommitsNothing: the cut-off leader's commit index stays put, and (without
+// CheckQuorum) it still leads its old term.
+func (s *staleLeaderRun) oldCommitsNothing(w *sim.World) bool {
+	v := w.View(s.old)
+	return v.CommitIndex == s.commitAtCut && (s.checkQuorum || (v.Role == node.Leader && v.Term == s.oldTerm))
+}
+
+// twoLeaders: the majority has a leader of a newer term that committed 10 entries, while
+// (without CheckQuorum) the old leader still leads.
+func (s *staleLeaderRun) twoLeaders(w *sim.World) bool {
+	l := w.Leader()
+	return l != node.None && l != s.old && w.View(l).Term > s.oldTerm && w.CommittedLen() >= s.ledgerAtCut+10 &&
+		(s.checkQuorum || w.View(s.old).Role == node.Leader)
+}
+
+func (s *staleLeaderRun) recordNewLeader(w *sim.World) {
+	s.next = w.Leader()
+	s.newTerm = w.View(s.next).Term
+	if !s.checkQuorum {
+		w.Note("two nodes believe they lead: node %d in term %d and node %d in term %d", s.old, s.oldTerm, s.next, s.newTerm)
+	}
+}
+
+func (s *staleLeaderRun) assert(w *sim.World, o *Outcome) error {
+	if s.newTerm <= s.oldTerm {
+		return fmt.Errorf("no leader of a term above %d was seen while node %d was cut off", s.oldTerm, s.old)
+	}
+	if !s.checkQuorum {
+		if err := s.assertWriteLost(w); err != nil {
+			return err
+		}
+	}
+	return requireSettled(w, o, "the cluster did not converge after healing")
+}
+
+// assertWriteLost: the deposed leader accepted the write in its old term, and it was
+// neither committed nor kept.
+func (s *staleLeaderRun) assertWriteLost(w *sim.World) error {
+	if !s.proposal.Accepted || s.proposal.Term != s.oldTerm {
+		return fmt.Errorf("the cut-off leader %d answered a write with %+v; want it accepted in its old term %d (it still believes it leads)", s.old, s.proposal, s.oldTerm)
+	}
+	for i := node.Index(1); int(i) <= w.CommittedLen(); i++ {
+		if e, ok := w.CommittedEntry(i); ok && e.Data == staleLeaderMarker {
+			return fmt.Errorf("the write accepted by the deposed leader %d was committed at index %d", s.old, i)
+		}
+	}
+	if e, ok := lastView(w, s.old).EntryAt(s.proposal.Index); ok && e.Data == staleLeaderMarker {
+		return fmt.Errorf("node %d still holds the write it accepted while deposed, at index %d", s.old, s.proposal.Index)
+	}
+	return nil
 }
