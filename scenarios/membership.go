@@ -9,9 +9,9 @@ import (
 	"raftsim/sim"
 )
 
-// This file holds the scenarios about membership (SEED-QUESTIONS E9, E10, M1-M3, L2):
-// servers join and leave through joint consensus, a new server catches up as a learner,
-// and PreVote and CheckQuorum keep servers that cannot see the leader from disrupting it.
+// This file holds the scenarios about membership (SEED-QUESTIONS E9, M1-M3, L2): servers
+// join and leave through joint consensus, a new server catches up as a learner, and PreVote
+// and CheckQuorum keep servers that cannot see the leader from disrupting it.
 
 // changeBound is how long a membership change may take on a healthy cluster: the learner's
 // catch-up plus two configuration entries to commit, with the admin client's retries.
@@ -344,12 +344,6 @@ func partialPartition() Scenario {
 			}
 		},
 	}
-}
-
-func majorityLossPreVote() Scenario {
-	return majorityLossScenario("majority-loss-prevote",
-		"as majority-loss, with PreVote on: the two survivors can never win a pre-vote, so their terms stay put; after restarts the cluster recovers",
-		func(c *sim.Config) { c.Node.PreVote = true })
 }
 
 func leaderTransfer() Scenario {

@@ -2,9 +2,9 @@ package scenarios
 
 import (
 	"fmt"
-
 	"time"
 
+	"raftsim/linearizability"
 	"raftsim/node"
 	"raftsim/sim"
 )
@@ -98,4 +98,125 @@ func leaderExists(w *sim.World) bool { return w.Leader() != node.None }
 func lastView(w *sim.World, id node.ID) *node.View {
 	v := w.View(id)
 	return &v
+}
+
+// failoverBound is how long a healthy majority may take to elect a new leader after the
+// old one is lost. It allows for several split votes: one election round is at most the
+// 300 ms timeout plus a few 10 ms message delays.
+const failoverBound = 2 * time.Second
+
+// requireLinearizable is the common part of the client scenarios' assertions.
+func requireLinearizable(o *Outcome) error {
+	if v := o.Linearizability.Verdict; v != linearizability.Linearizable {
+		return fmt.Errorf("the history of %d operations is %v, want linearizable", o.Linearizability.Checked, v)
+	}
+	return nil
+}
+
+// requireLeader returns the current leader, or fails the run (the scenario's setup needs
+// one) and returns false.
+func requireLeader(w *sim.World) (node.ID, bool) {
+	l := w.Leader()
+	if l == node.None {
+		w.Failf("leader elected", "the scenario needs a leader at %v and there is none\n%s", w.Now(), w.Describe())
+	}
+	return l, l != node.None
+}
+
+func contains(ids []node.ID, id node.ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// scripted configures a run whose schedule the script forces: every message takes exactly
+// 5 ms, election timeouts are too long to fire on their own (only World.Campaign elects
+// anyone), and there are no clients (only the script writes).
+func scripted(c *sim.Config, d time.Duration) {
+	reliable(c)
+	c.Net.DelayMin, c.Net.DelayMax = ms(5), ms(5)
+	c.Node.ElectionTimeoutMin, c.Node.ElectionTimeoutMax = ms(1000), ms(2000)
+	c.Clients.Count = 0
+	c.Duration = d
+}
+
+// castOf lets the seed choose which of five servers plays which role in a scripted
+// scenario.
+func castOf(w *sim.World) [5]node.ID {
+	var cast [5]node.ID
+	for i, p := range w.Random().Perm(5) {
+		cast[i] = node.ID(p + 1)
+	}
+	return cast
+}
+
+// Step watching: the helpers of the scenarios that look at every step with
+// World.BeforeSend.
+
+// peerState is what a scenario remembers of a node after its latest step.
+type peerState struct {
+	role   node.Role
+	term   node.Term
+	vote   node.ID
+	leader node.ID
+}
+
+// stepWatch remembers every node's state after its previous step, so that a BeforeSend
+// hook can compare a step's result with what came before it.
+type stepWatch struct{ prev []peerState }
+
+func newStepWatch(w *sim.World) *stepWatch {
+	s := &stepWatch{prev: make([]peerState, w.Nodes()+1)}
+	for id := node.ID(1); int(id) <= w.Nodes(); id++ {
+		v := w.View(id)
+		s.update(id, &v)
+	}
+	return s
+}
+
+func (s *stepWatch) update(id node.ID, v *node.View) {
+	s.prev[id] = peerState{role: v.Role, term: v.Term, vote: v.Vote, leader: v.Leader}
+}
+
+// voteKey names a (node, term) pair: a candidate's campaign, or a voter's vote.
+type voteKey struct {
+	id   node.ID
+	term node.Term
+}
+
+// logPos is the position of a log's last entry, as a RequestVote carries it.
+type logPos struct {
+	index node.Index
+	term  node.Term
+}
+
+// lastPos is the position of v's last entry.
+func lastPos(v *node.View) logPos {
+	t, _ := v.TermAt(v.LastIndex())
+	return logPos{index: v.LastIndex(), term: t}
+}
+
+// atLeastAsUpToDate is the comparison of §5.4.1: the later last term wins; with equal last
+// terms, the longer log.
+func (p logPos) atLeastAsUpToDate(o logPos) bool {
+	return p.term > o.term || (p.term == o.term && p.index >= o.index)
+}
+
+// firstProblem keeps the first problem a hook found, for the assertion to report.
+type firstProblem struct{ text string }
+
+func (f *firstProblem) setf(w *sim.World, format string, args ...any) {
+	if f.text == "" {
+		f.text = fmt.Sprintf("at %v: ", w.Now()) + fmt.Sprintf(format, args...)
+	}
+}
+
+func (f *firstProblem) err() error {
+	if f.text == "" {
+		return nil
+	}
+	return fmt.Errorf("%s", f.text)
 }

@@ -11,6 +11,11 @@
 // with a wall-clock budget, outside the deterministic core: its verdict is not part of the
 // trace hash, and a check that runs out of time is inconclusive, never a pass.
 //
+// The scenarios are grouped by topic, one file each: elections.go, replication.go,
+// safety.go (with Raft's Figure 8), clients.go, compaction.go and membership.go; the
+// randomized ones are churn.go, standard.go (the benchmark workload) and swarm.go.
+// probe.go holds what scripts share: polling probes, step watching, common assertions.
+//
 // Determinism: a scenario's script may draw randomness only from the world's streams
 // (World.Random, World.FaultRandom); it runs inside the simulator's single goroutine.
 //

@@ -22,46 +22,80 @@ const adminBusyDelay = 50 * time.Millisecond
 // not set (a run without clients).
 const adminDefaultTimeout = 100 * time.Millisecond
 
-// adminClient is the operator's client for membership changes. It behaves like a key-value
-// client (see the package doc) with one request at a time, but it never gives up: a
-// scenario bounds it with its own probes (AdminPending).
+// adminClient is the operator's client for membership changes. It is a requester
+// (requester.go) like a key-value client, with one request at a time, but it never gives
+// up: a scenario bounds it with its own probes (AdminPending). Its state is clientIdle
+// exactly when no request is pending.
 type adminClient struct {
-	addr int         // network endpoint: after the servers and the clients
-	id   kv.ClientID // Clients.Count+1: distinct from every client
-	rng  *rand.Rand
-
-	pending bool
-	state   clientState       // clientWaiting or clientBackoff while pending
-	req     node.AdminRequest // the current (or last) request
+	requester                   // addr: after the servers and the clients; seq: req.Seq
+	id        kv.ClientID       // Clients.Count+1: distinct from every client
+	req       node.AdminRequest // the current (or last) request
 	// sent holds every request made, sent[seq-1] for sequence number seq: packets in flight
 	// carry only the sequence number.
-	sent    []node.AdminRequest
-	done    func(w *World)
-	since   time.Duration // when the request was made
-	attempt time.Duration // when the current attempt was sent
-	target  node.ID       // the server it believes leads
+	sent  []node.AdminRequest
+	done  func(w *World)
+	since time.Duration // when the request was made
 	// used is set once the operator is used (or its address is given to a fault), so that
 	// network descriptions name its links only from then on: runs without an operator
 	// describe (and hash) exactly what they did before it existed.
 	used bool
-
-	avoidUntil []time.Duration // per server, as for clients
-
-	// Timer bookkeeping, as for clients: at most one live evAdmin event.
-	timerOn   bool
-	timerWant time.Duration
-	live      bool
-	liveAt    time.Duration
-	timerGen  uint64
 }
 
 func (w *World) initAdmin() {
 	a := &w.admin
-	a.addr = len(w.hosts) + len(w.clients) + 1
 	a.id = kv.ClientID(len(w.clients) + 1)
-	a.rng = rand.New(rand.NewPCG(deriveSeed(w.cfg.Seed, streamAdmin, 0, 0), 5))
-	a.avoidUntil = make([]time.Duration, len(w.hosts))
-	a.target = node.None // drawn at the first request, among the initial voters
+	a.requester = requester{
+		owner:         a,
+		addr:          len(w.hosts) + len(w.clients) + 1,
+		who:           "op",
+		name:          "admin",
+		timerKind:     evAdmin,
+		packetKind:    pkAdmin,
+		timeout:       w.adminTimeout(),
+		busyDelay:     adminBusyDelay,
+		terseTimeouts: true,
+		rng:           rand.New(rand.NewPCG(deriveSeed(w.cfg.Seed, streamAdmin, 0, 0), 5)),
+		giveUpAt:      never,
+		avoidUntil:    make([]time.Duration, len(w.hosts)),
+		target:        node.None, // drawn at the first request, among the initial voters
+	}
+}
+
+func (a *adminClient) what() string {
+	return a.tag(a.seq) + " " + a.req.Op.String() + " " + strconv.Itoa(int(a.req.Server))
+}
+
+// idle: the admin client's timer has nothing to do while no request is pending.
+func (a *adminClient) idle(w *World) {}
+
+func (a *adminClient) giveUp(w *World) {
+	panic("sim: the admin client gave up a request: it never gives up (its give-up time is never)")
+}
+
+// load: admin packets carry only the request's sequence number (see packet).
+func (a *adminClient) load(p *packet)      { p.req.Client, p.req.Seq = a.id, a.req.Seq }
+func (a *adminClient) countRetry(w *World) { w.counts.AdminRetries++ }
+
+// complete ends the pending request and runs its done callback.
+func (a *adminClient) complete(w *World, from node.ID, r *node.Reply) {
+	a.state, a.timerOn = clientIdle, false
+	w.counts.AdminCompleted++
+	text := fmt.Sprintf("admin: %v %d done after %v", a.req.Op, a.req.Server, w.now-a.since)
+	w.tracef(0, "%s (#%d, answered by n%d)", text, a.req.Seq, from)
+	w.note(HappenAdmin, a.req.Server, 0, text)
+	if done := a.done; done != nil {
+		a.done = nil
+		done(w)
+	}
+}
+
+func (a *adminClient) refuse(w *World, from node.ID, status node.ReplyStatus) {
+	if status == node.ReplyInvalid {
+		w.Failf("Client protocol", "node %d answered the admin request #%d %v %d with ReplyInvalid: the operator asked for something that can never be done, or sent a malformed request",
+			from, a.req.Seq, a.req.Op, a.req.Server)
+		return
+	}
+	w.Failf("Client protocol", "node %d answered the admin request #%d with unknown status %v", from, a.req.Seq, status)
 }
 
 // AdminAddr is the admin client's network address (after the clients'): scenarios pass it
@@ -70,7 +104,7 @@ func (w *World) AdminAddr() node.ID { return node.ID(w.admin.addr) }
 
 // AdminPending reports whether an admin request is outstanding (made and not yet answered
 // OK).
-func (w *World) AdminPending() bool { return w.admin.pending }
+func (w *World) AdminPending() bool { return w.admin.state != clientIdle }
 
 func (w *World) adminTimeout() time.Duration {
 	if t := w.cfg.Clients.RequestTimeout; t > 0 {
@@ -95,13 +129,14 @@ func (w *World) adminTimeout() time.Duration {
 // One admin request at a time: calling Admin while one is pending panics (a scenario bug).
 func (w *World) Admin(op node.AdminOp, server node.ID, done func(w *World)) {
 	a := &w.admin
-	if a.pending {
+	if w.AdminPending() {
 		panic(fmt.Sprintf("sim: Admin(%v, %d) while the admin request %v %d (#%d) is still pending: one admin request at a time (wait for its done callback, or check AdminPending)",
 			op, server, a.req.Op, a.req.Server, a.req.Seq))
 	}
 	a.used = true
-	a.pending, a.done, a.since = true, done, w.now
+	a.done, a.since = done, w.now
 	a.req = node.AdminRequest{Client: a.id, Seq: a.req.Seq + 1, Op: op, Server: server}
+	a.seq = a.req.Seq
 	a.sent = append(a.sent, a.req)
 	if a.target == node.None {
 		a.target = node.ID(a.rng.IntN(w.cfg.Nodes) + 1)
@@ -111,72 +146,12 @@ func (w *World) Admin(op node.AdminOp, server node.ID, done func(w *World)) {
 	text := fmt.Sprintf("admin: %v %d requested", op, server)
 	w.tracef(0, "%s (#%d)", text, a.req.Seq)
 	w.note(HappenAdmin, server, 0, text)
-	w.sendAdmin(false)
-}
-
-// sendAdmin sends the admin request to a.target and waits for the reply.
-func (w *World) sendAdmin(retry bool) {
-	a := &w.admin
-	if retry {
-		w.counts.AdminRetries++
-	}
-	a.state, a.attempt = clientWaiting, w.now
-	w.armAdmin(w.now + w.adminTimeout())
-	delays, copies := w.net.Send(a.addr, int(a.target))
-	if w.cfg.Trace != nil {
-		w.traceAs("op", "request admin#%d %v %d -> n%d", a.req.Seq, a.req.Op, a.req.Server, a.target)
-		if copies == 0 {
-			w.traceAs("op", "   request admin#%d dropped at send (loss or partition)", a.req.Seq)
-		}
-	}
-	for k := 0; k < copies; k++ {
-		slot, p := w.slot(pkAdmin, a.addr, int(a.target))
-		p.req.Client, p.req.Seq = a.id, a.req.Seq
-		w.queue.push(event{at: w.now + delays[k], kind: evDeliver, node: int32(a.target), arg: uint64(slot)})
-	}
-}
-
-// armAdmin asks for the admin client's timer at virtual time at.
-func (w *World) armAdmin(at time.Duration) {
-	a := &w.admin
-	a.timerOn, a.timerWant = true, at
-	if a.live && a.liveAt <= at {
-		return // the live event fires first and re-arms
-	}
-	a.timerGen++
-	a.live, a.liveAt = true, at
-	w.queue.push(event{at: at, kind: evAdmin, arg: a.timerGen})
+	w.sendRequest(&a.requester, false)
 }
 
 // adminTimer handles the admin client's timer: an attempt timeout (try another server) or
 // the end of a backoff (resend).
-func (w *World) adminTimer(e event) {
-	a := &w.admin
-	if e.arg != a.timerGen {
-		return // superseded: not an event
-	}
-	a.live = false
-	if !a.timerOn {
-		return
-	}
-	if a.timerWant > w.now {
-		w.armAdmin(a.timerWant)
-		return
-	}
-	a.timerOn = false
-	if !a.pending {
-		return
-	}
-	w.countEvent(evAdmin, node.ID(a.addr), a.req.Seq, uint64(a.state))
-	if a.state == clientWaiting {
-		if w.cfg.Trace != nil {
-			w.traceAs("op", "timeout admin#%d at n%d after %v", a.req.Seq, a.target, w.now-a.attempt)
-		}
-		a.avoidUntil[a.target-1] = w.now + clientAvoidFactor*w.adminTimeout()
-		a.target = pickOther(a.rng, a.avoidUntil, w.now, a.target)
-	}
-	w.sendAdmin(true)
-}
+func (w *World) adminTimer(e event) { w.requesterTimer(&w.admin.requester, e.arg) }
 
 // deliverAdmin hands the admin request to its server, if the server is up and the link
 // still connects them.
@@ -200,67 +175,7 @@ func (w *World) deliverAdmin(slot uint64, p *packet) {
 
 // deliverAdminReply hands a reply to the admin client (the packet's slot is released).
 func (w *World) deliverAdminReply(r *node.Reply, from int) {
-	a := &w.admin
-	w.countEvent(evDeliver, node.ID(a.addr), uint64(pkReply)<<56|uint64(r.Status)<<48|uint64(uint32(from)), r.Seq)
-	if !w.net.Arrive(from, a.addr) {
-		if w.cfg.Trace != nil {
-			w.traceAs("op", "drop reply admin#%d %v from n%d (partition)", r.Seq, r.Status, from)
-		}
-		return
-	}
-	if !a.pending || r.Seq != a.req.Seq {
-		if w.cfg.Trace != nil {
-			w.traceAs("op", "ignore reply admin#%d %v from n%d: not waiting for it", r.Seq, r.Status, from)
-		}
-		return
-	}
-	src := node.ID(from)
-	switch r.Status {
-	case node.ReplyOK:
-		a.pending, a.state, a.timerOn = false, clientIdle, false
-		a.target = src
-		w.counts.AdminCompleted++
-		text := fmt.Sprintf("admin: %v %d done after %v", a.req.Op, a.req.Server, w.now-a.since)
-		w.tracef(0, "%s (#%d, answered by n%d)", text, a.req.Seq, src)
-		w.note(HappenAdmin, a.req.Server, 0, text)
-		if done := a.done; done != nil {
-			a.done = nil
-			done(w)
-		}
-	case node.ReplyInvalid:
-		w.Failf("Client protocol", "node %d answered the admin request #%d %v %d with ReplyInvalid: the operator asked for something that can never be done, or sent a malformed request",
-			src, a.req.Seq, a.req.Op, a.req.Server)
-	case node.ReplyNotLeader, node.ReplyBusy:
-		if a.state != clientWaiting || src != a.target {
-			if w.cfg.Trace != nil {
-				w.traceAs("op", "ignore reply admin#%d %v from n%d: an earlier attempt", r.Seq, r.Status, from)
-			}
-			return
-		}
-		if w.cfg.Trace != nil {
-			w.traceAs("op", "reply admin#%d %v%s from n%d", r.Seq, r.Status, replyDetail(r), from)
-		}
-		if r.Status == node.ReplyBusy {
-			w.adminBackoff(adminBusyDelay)
-			return
-		}
-		hint := r.Leader
-		if hint > 0 && hint != src && int(hint) <= len(w.hosts) && w.now >= a.avoidUntil[hint-1] {
-			a.target = hint
-			w.sendAdmin(true)
-			return
-		}
-		a.target = pickOther(a.rng, a.avoidUntil, w.now, src)
-		w.adminBackoff(clientBackoffDelay)
-	default:
-		w.Failf("Client protocol", "node %d answered the admin request #%d with unknown status %v", src, a.req.Seq, r.Status)
-	}
-}
-
-// adminBackoff makes the admin client resend after d.
-func (w *World) adminBackoff(d time.Duration) {
-	w.admin.state = clientBackoff
-	w.armAdmin(w.now + d)
+	w.deliverToRequester(&w.admin.requester, r, from)
 }
 
 // Transfer asks the current leader (World.Leader) to hand leadership to target (thesis

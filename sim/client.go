@@ -21,45 +21,16 @@ const clientBackoffDelay = 10 * time.Millisecond
 // replace a crashed leader, short enough that one lost message does not cost much.
 const clientAvoidFactor = 2
 
-// clientState is where a client is with its current operation.
-type clientState uint8
-
-const (
-	clientIdle    clientState = iota // no operation outstanding (before Start, or done)
-	clientWaiting                    // a request is out; waiting for a reply until deadline
-	clientBackoff                    // waiting until deadline to resend
-)
-
-// client is one simulated client.
+// client is one simulated client: a requester (requester.go) of key-value operations, one
+// after another, each given up after Clients.GiveUpAfter.
 type client struct {
-	id    int // 1-based; its kv.ClientID
-	addr  int // network endpoint: len(hosts) + id
-	rng   *rand.Rand
-	state clientState
-
-	target node.ID    // the server it believes leads
-	seq    uint64     // the current (or last) operation's sequence number
-	cmd    kv.Command // the current operation
-	op     int        // index of the current operation in World.history; -1: none
+	requester            // addr: len(hosts) + id; seq: the current (or last) operation's
+	id        int        // 1-based; its kv.ClientID
+	cmd       kv.Command // the current operation
+	op        int        // index of the current operation in World.history; -1: none
 	// cur holds the current operation when the history is not recorded
 	// (Clients.NoHistory); op is then 0 while an operation is outstanding.
 	cur linearizability.Op
-
-	giveUpAt time.Duration // the current operation's give-up time
-	deadline time.Duration // waiting: attempt deadline; backoff: when to resend
-	attempt  time.Duration // when the current attempt was sent
-
-	// avoidUntil[id-1]: until when server id is distrusted (a request to it timed out).
-	avoidUntil []time.Duration
-
-	// Timer bookkeeping, as for wake-ups: at most one live event per client. timerOn
-	// says whether the client wants a timer at all, timerWant when; liveAt is the time of
-	// the live event (valid if live); timerGen identifies it.
-	timerOn   bool
-	timerWant time.Duration
-	live      bool
-	liveAt    time.Duration
-	timerGen  uint64
 }
 
 // initClients creates the clients and schedules their first operation at Clients.Start.
@@ -74,18 +45,25 @@ func (w *World) initClients() {
 	}
 	w.clients = make([]*client, cc.Count)
 	for i := range w.clients {
-		c := &client{
-			id:         i + 1,
+		c := &client{id: i + 1, op: -1}
+		c.requester = requester{
+			owner:      c,
 			addr:       len(w.hosts) + i + 1,
+			who:        "c" + strconv.Itoa(i+1),
+			name:       "c" + strconv.Itoa(i+1),
+			timerKind:  evClient,
+			timerNode:  int32(i + 1),
+			packetKind: pkRequest,
+			timeout:    cc.RequestTimeout,
+			busyDelay:  clientBackoffDelay,
 			rng:        rand.New(rand.NewPCG(deriveSeed(w.cfg.Seed, streamClient, uint64(i+1), 0), 4)),
-			op:         -1,
 			avoidUntil: make([]time.Duration, len(w.hosts)),
 		}
 		// The first target is one of the initial voters; later targets come from hints
-		// or from all servers (otherServer).
+		// or from all servers (pickOther).
 		c.target = node.ID(c.rng.IntN(w.cfg.Nodes) + 1)
 		w.clients[i] = c
-		w.armClient(c, cc.Start)
+		w.armRequester(&c.requester, cc.Start)
 	}
 }
 
@@ -101,51 +79,33 @@ func (w *World) ClientAddr(c int) node.ID {
 // History is the client history so far (read-only; the slice is the world's own).
 func (w *World) History() []linearizability.Op { return w.history }
 
-// armClient asks for c's timer at virtual time at.
-func (w *World) armClient(c *client, at time.Duration) {
-	c.timerOn, c.timerWant = true, at
-	if c.live && c.liveAt <= at {
-		return // the live event fires first and re-arms
-	}
-	c.timerGen++
-	c.live, c.liveAt = true, at
-	w.queue.push(event{at: at, kind: evClient, node: int32(c.id), arg: c.timerGen})
-}
-
 // clientTimer handles a client's timer event.
 func (w *World) clientTimer(e event) {
 	c := w.clients[e.node-1]
-	if e.arg != c.timerGen {
-		return // superseded: not an event
-	}
-	c.live = false
-	if !c.timerOn {
+	w.requesterTimer(&c.requester, e.arg)
+}
+
+func (c *client) what() string {
+	return "c" + strconv.Itoa(c.id) + "#" + strconv.FormatUint(c.seq, 10) + " " + c.cmd.Op.String() + " " + strconv.Quote(c.cmd.Key)
+}
+
+// idle starts the client's next operation (its timer at Clients.Start, or after one ended).
+func (c *client) idle(w *World) {
+	w.countRequesterTimer(&c.requester)
+	w.invoke(c)
+}
+
+func (c *client) giveUp(w *World)                                { w.giveUp(c) }
+func (c *client) load(p *packet)                                 { p.req = c.cmd }
+func (c *client) countRetry(w *World)                            { w.counts.ClientRetries++ }
+func (c *client) complete(w *World, from node.ID, r *node.Reply) { w.complete(c, from, r) }
+
+func (c *client) refuse(w *World, from node.ID, status node.ReplyStatus) {
+	if status == node.ReplyInvalid {
+		w.Failf("Client protocol", "node %d answered %v with ReplyInvalid: the simulated client sent a request the server calls malformed", from, c.cmd)
 		return
 	}
-	if c.timerWant > w.now {
-		w.armClient(c, c.timerWant)
-		return
-	}
-	c.timerOn = false
-	w.countEvent(evClient, node.ID(c.addr), c.seq, uint64(c.state))
-	switch c.state {
-	case clientIdle:
-		w.invoke(c)
-	case clientWaiting, clientBackoff:
-		switch {
-		case w.now >= c.giveUpAt:
-			w.giveUp(c)
-		case c.state == clientBackoff:
-			w.sendAttempt(c, true)
-		default:
-			if w.cfg.Trace != nil {
-				w.ctracef(c, "timeout c%d#%d %v %q at n%d after %v", c.id, c.seq, c.cmd.Op, c.cmd.Key, c.target, w.now-c.attempt)
-			}
-			c.avoidUntil[c.target-1] = w.now + clientAvoidFactor*w.cfg.Clients.RequestTimeout
-			c.target = w.otherServer(c, c.target)
-			w.sendAttempt(c, true)
-		}
-	}
+	w.Failf("Client protocol", "node %d answered %v with unknown status %v", from, c.cmd, status)
 }
 
 // invoke starts c's next operation, unless clients have stopped.
@@ -194,36 +154,7 @@ func (w *World) invoke(c *client) {
 	if w.cfg.Trace != nil {
 		w.ctracef(c, "invoke %v", cmd)
 	}
-	w.sendAttempt(c, false)
-}
-
-// sendAttempt sends c's current command to c.target and waits for the reply.
-func (w *World) sendAttempt(c *client, retry bool) {
-	if retry {
-		w.counts.ClientRetries++
-	}
-	c.state, c.attempt = clientWaiting, w.now
-	c.deadline = w.now + w.cfg.Clients.RequestTimeout
-	w.armClient(c, min(c.deadline, c.giveUpAt))
-	delays, copies := w.net.Send(c.addr, int(c.target))
-	if w.cfg.Trace != nil {
-		w.ctracef(c, "request c%d#%d %v %q -> n%d", c.id, c.seq, c.cmd.Op, c.cmd.Key, c.target)
-		if copies == 0 {
-			w.ctracef(c, "   request c%d#%d dropped at send (loss or partition)", c.id, c.seq)
-		}
-	}
-	for k := 0; k < copies; k++ {
-		slot, p := w.slot(pkRequest, c.addr, int(c.target))
-		p.req = c.cmd
-		w.queue.push(event{at: w.now + delays[k], kind: evDeliver, node: int32(c.target), arg: uint64(slot)})
-	}
-}
-
-// backoff makes c resend its current command after clientBackoffDelay.
-func (w *World) backoff(c *client) {
-	c.state = clientBackoff
-	c.deadline = w.now + clientBackoffDelay
-	w.armClient(c, min(c.deadline, c.giveUpAt))
+	w.sendRequest(&c.requester, false)
 }
 
 // deliverRequest hands a client's request to its server, if the server is up and the link
@@ -288,52 +219,7 @@ func (w *World) deliverReply(slot uint64, p *packet) {
 		w.deliverAdminReply(&r, from)
 		return
 	}
-	c := w.clients[to-len(w.hosts)-1]
-	w.countEvent(evDeliver, node.ID(to), uint64(pkReply)<<56|uint64(r.Status)<<48|uint64(uint32(from)), r.Seq)
-	if !w.net.Arrive(from, to) {
-		if w.cfg.Trace != nil {
-			w.ctracef(c, "drop reply c%d#%d %v from n%d (partition)", r.Client, r.Seq, r.Status, from)
-		}
-		return
-	}
-	if c.state == clientIdle || r.Seq != c.seq {
-		if w.cfg.Trace != nil {
-			w.ctracef(c, "ignore reply c%d#%d %v from n%d: not waiting for it", r.Client, r.Seq, r.Status, from)
-		}
-		return
-	}
-	src := node.ID(from)
-	switch r.Status {
-	case node.ReplyOK:
-		// An answer for the current command ends it, whichever attempt it answers.
-		w.complete(c, src, &r)
-	case node.ReplyInvalid:
-		w.Failf("Client protocol", "node %d answered %v with ReplyInvalid: the simulated client sent a request the server calls malformed", src, c.cmd)
-	case node.ReplyNotLeader, node.ReplyBusy:
-		if c.state != clientWaiting || src != c.target {
-			if w.cfg.Trace != nil {
-				w.ctracef(c, "ignore reply c%d#%d %v from n%d: an earlier attempt", r.Client, r.Seq, r.Status, from)
-			}
-			return
-		}
-		if w.cfg.Trace != nil {
-			w.ctracef(c, "reply c%d#%d %v%s from n%d", r.Client, r.Seq, r.Status, replyDetail(&r), from)
-		}
-		if r.Status == node.ReplyBusy {
-			w.backoff(c)
-			return
-		}
-		hint := r.Leader
-		if hint != node.None && hint != src && int(hint) <= len(w.hosts) && hint > 0 && w.now >= c.avoidUntil[hint-1] {
-			c.target = hint
-			w.sendAttempt(c, true)
-			return
-		}
-		c.target = w.otherServer(c, src)
-		w.backoff(c)
-	default:
-		w.Failf("Client protocol", "node %d answered %v with unknown status %v", src, c.cmd, r.Status)
-	}
+	w.deliverToRequester(&w.clients[to-len(w.hosts)-1].requester, &r, from)
 }
 
 // complete records c's current operation as done with reply r and starts the next.
@@ -343,7 +229,6 @@ func (w *World) complete(c *client, from node.ID, r *node.Reply) {
 	op.Output, op.HasOutput = r.Value, true
 	w.counts.ClientOK++
 	w.hash.str(r.Value)
-	c.target = from
 	if w.cfg.Trace != nil {
 		w.ctracef(c, "ok c%d#%d %v %q = %q from n%d after %v", c.id, c.seq, c.cmd.Op, c.cmd.Key, r.Value, from, w.now-op.CallTime)
 	}
@@ -388,46 +273,6 @@ func (w *World) current(c *client) *linearizability.Op {
 func (w *World) nextStamp() int64 {
 	w.stamp++
 	return w.stamp
-}
-
-// otherServer picks a random server other than not, among all servers (spares included:
-// they may have joined), preferring servers c does not distrust (falling back to any other
-// server, and to not itself in a one-server world).
-func (w *World) otherServer(c *client, not node.ID) node.ID {
-	return pickOther(c.rng, c.avoidUntil, w.now, not)
-}
-
-// pickOther picks a random server among 1..len(avoidUntil) other than not, preferring
-// those not distrusted at now (avoidUntil[id-1] <= now).
-func pickOther(rng *rand.Rand, avoidUntil []time.Duration, now time.Duration, not node.ID) node.ID {
-	n := len(avoidUntil)
-	if n == 1 {
-		return not
-	}
-	trusted := 0
-	for i := 1; i <= n; i++ {
-		if node.ID(i) != not && now >= avoidUntil[i-1] {
-			trusted++
-		}
-	}
-	if trusted == 0 {
-		k := rng.IntN(n - 1)
-		id := node.ID(k + 1)
-		if id >= not {
-			id++
-		}
-		return id
-	}
-	k := rng.IntN(trusted)
-	for i := 1; ; i++ {
-		if node.ID(i) == not || now < avoidUntil[i-1] {
-			continue
-		}
-		if k == 0 {
-			return node.ID(i)
-		}
-		k--
-	}
 }
 
 // ctracef emits a trace line for client c.

@@ -150,7 +150,6 @@ func snapshotBasic() Scenario {
 }
 
 func snapshotInstallSlowFollower() Scenario {
-	const threshold, chunk = 40, 256
 	return Scenario{
 		Name: "snapshot-install-slow-follower",
 		Summary: "a follower is cut off until every other server has compacted past its log; after healing it catches up " +
@@ -165,75 +164,92 @@ func snapshotInstallSlowFollower() Scenario {
 			// Appends only (no puts), so that the values, and the snapshot, grow to several
 			// kilobytes: many chunks.
 			c.Clients.GetWeight, c.Clients.PutWeight, c.Clients.AppendWeight = 2, 0, 3
-			snapshots(c, threshold, chunk, 10*time.Millisecond)
+			snapshots(c, installThreshold, installChunk, 10*time.Millisecond)
 		},
-		Script: func(w *sim.World) Assertion {
-			var slow node.ID
-			var lastAtCut node.Index
-			type install struct {
-				index node.Index
-				bytes int
-			}
-			var installs []install
-			replicated := 0 // entries the slow follower wrote from AppendEntries after its first install
-			w.BeforeSend(func(w *sim.World, id node.ID, out *node.Output) {
-				if id != slow {
-					return
-				}
-				if out.InstallSnapshot != nil {
-					installs = append(installs, install{out.InstallSnapshot.Index, len(out.InstallSnapshot.Data)})
-				} else if len(installs) > 0 {
-					replicated += len(out.Entries)
-				}
-			})
-			w.At(2*time.Second, "cut off a follower", func(w *sim.World) {
-				l, ok := requireLeader(w)
-				if !ok {
-					return
-				}
-				slow = node.ID(int(l)%w.Nodes() + 1)
-				lastAtCut = lastView(w, slow).LastIndex()
-				w.Isolate(slow)
-			})
-			compactedPast := func(w *sim.World) bool {
-				for id := node.ID(1); int(id) <= w.Nodes(); id++ {
-					if id != slow && w.View(id).SnapshotIndex <= lastView(w, slow).LastIndex() {
-						return false
-					}
-				}
-				return true
-			}
-			// At least two seconds cut off, so that the snapshot grows to several kilobytes.
-			expectWithin(w, 4*time.Second, 8*time.Second, "the others compact past the cut-off follower", compactedPast,
-				func(w *sim.World) string {
-					return fmt.Sprintf("node %d's log ends at %d; not every other server has a snapshot beyond it", slow, lastView(w, slow).LastIndex())
-				},
-				func(w *sim.World) {
-					w.Note("every other server has compacted past node %d's last index %d: healing", slow, lastView(w, slow).LastIndex())
-					w.Heal()
-				})
-			return func(w *sim.World, o *Outcome) error {
-				if len(installs) == 0 {
-					return fmt.Errorf("node %d (cut off at index %d) never installed a snapshot", slow, lastAtCut)
-				}
-				first := installs[0]
-				if first.index <= lastAtCut {
-					return fmt.Errorf("node %d installed a snapshot at %d, not beyond its log's end %d at the cut", slow, first.index, lastAtCut)
-				}
-				if first.bytes <= 2*chunk || o.Counts.SnapshotChunksSent < 3 {
-					return fmt.Errorf("the snapshot node %d installed has %d bytes (%d chunks sent in all): want several chunks of %d", slow, first.bytes, o.Counts.SnapshotChunksSent, chunk)
-				}
-				// Then ordinary replication: AppendEntries brought entries after the snapshot.
-				if replicated == 0 {
-					return fmt.Errorf("node %d wrote no entries from AppendEntries after installing the snapshot at %d:\n%s", slow, first.index, w.Describe())
-				}
-				if err := sameState(w); err != nil {
-					return err
-				}
-				return requireSettled(w, o, "the cluster did not converge after healing")
-			}
-		},
+		Script: func(w *sim.World) Assertion { return (&installRun{}).script(w) },
 	}
+}
+
+// snapshot-install-slow-follower's compaction: a snapshot every installThreshold entries,
+// sent in chunks of installChunk bytes.
+const installThreshold, installChunk = 40, 256
+
+// installRun is what the snapshot-install-slow-follower script learns while it runs.
+type installRun struct {
+	slow       node.ID
+	lastAtCut  node.Index
+	installs   []snapshotInstall // the snapshots the slow follower installed
+	replicated int               // entries the slow follower wrote from AppendEntries after its first install
+}
+
+// snapshotInstall is a snapshot a server installed: its index and size.
+type snapshotInstall struct {
+	index node.Index
+	bytes int
+}
+
+func (s *installRun) script(w *sim.World) Assertion {
+	w.BeforeSend(func(w *sim.World, id node.ID, out *node.Output) {
+		if id != s.slow {
+			return
+		}
+		if out.InstallSnapshot != nil {
+			s.installs = append(s.installs, snapshotInstall{out.InstallSnapshot.Index, len(out.InstallSnapshot.Data)})
+		} else if len(s.installs) > 0 {
+			s.replicated += len(out.Entries)
+		}
+	})
+	w.At(2*time.Second, "cut off a follower", func(w *sim.World) {
+		l, ok := requireLeader(w)
+		if !ok {
+			return
+		}
+		s.slow = node.ID(int(l)%w.Nodes() + 1)
+		s.lastAtCut = lastView(w, s.slow).LastIndex()
+		w.Isolate(s.slow)
+	})
+	// At least two seconds cut off, so that the snapshot grows to several kilobytes.
+	expectWithin(w, 4*time.Second, 8*time.Second, "the others compact past the cut-off follower", s.compactedPast,
+		func(w *sim.World) string {
+			return fmt.Sprintf("node %d's log ends at %d; not every other server has a snapshot beyond it", s.slow, lastView(w, s.slow).LastIndex())
+		},
+		func(w *sim.World) {
+			w.Note("every other server has compacted past node %d's last index %d: healing", s.slow, lastView(w, s.slow).LastIndex())
+			w.Heal()
+		})
+	return s.assert
+}
+
+// compactedPast reports whether every other server's snapshot is beyond the slow
+// follower's log.
+func (s *installRun) compactedPast(w *sim.World) bool {
+	for id := node.ID(1); int(id) <= w.Nodes(); id++ {
+		if id != s.slow && w.View(id).SnapshotIndex <= lastView(w, s.slow).LastIndex() {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *installRun) assert(w *sim.World, o *Outcome) error {
+	if len(s.installs) == 0 {
+		return fmt.Errorf("node %d (cut off at index %d) never installed a snapshot", s.slow, s.lastAtCut)
+	}
+	first := s.installs[0]
+	if first.index <= s.lastAtCut {
+		return fmt.Errorf("node %d installed a snapshot at %d, not beyond its log's end %d at the cut", s.slow, first.index, s.lastAtCut)
+	}
+	if first.bytes <= 2*installChunk || o.Counts.SnapshotChunksSent < 3 {
+		return fmt.Errorf("the snapshot node %d installed has %d bytes (%d chunks sent in all): want several chunks of %d", s.slow, first.bytes, o.Counts.SnapshotChunksSent, installChunk)
+	}
+	// Then ordinary replication: AppendEntries brought entries after the snapshot.
+	if s.replicated == 0 {
+		return fmt.Errorf("node %d wrote no entries from AppendEntries after installing the snapshot at %d:\n%s", s.slow, first.index, w.Describe())
+	}
+	if err := sameState(w); err != nil {
+		return err
+	}
+	return requireSettled(w, o, "the cluster did not converge after healing")
 }
 
 func restartAfterSnapshot() Scenario {
@@ -326,94 +342,116 @@ func snapshotDedup() Scenario {
 			snapshots(c, 10, 0, 5*time.Millisecond)
 		},
 		Script: func(w *sim.World) Assertion {
-			var victim node.ID
-			var lost node.Reply
-			var cmd kv.Command
-			var at node.Index
-			var answeredBy []node.ID // servers that answered the retry OK
-			restarted := map[node.ID]bool{}
-			armed := false
-			w.At(time.Second, "arm", func(*sim.World) { armed = true })
-			w.BeforeSend(func(w *sim.World, id node.ID, out *node.Output) {
-				if victim != node.None {
-					for _, r := range out.Replies {
-						if r.Status == node.ReplyOK && r.Client == cmd.Client && r.Seq == cmd.Seq {
-							answeredBy = append(answeredBy, id)
-						}
-					}
-					return
-				}
-				if !armed || w.View(id).Role != node.Leader {
-					return
-				}
-				r, ok := repliedToWrite(w, id, out)
-				if !ok {
-					return
-				}
-				e, c, _ := findEntry(w.View(id), r.Client, r.Seq)
-				if c.Op != kv.OpAppend {
-					return
-				}
-				victim, lost, cmd, at = id, r, c, e.Index
-				w.Note("leader %d applied %v at index %d = %q and crashes before replying; client %d is cut off", id, c, at, r.Value, c.Client)
-				w.Crash(id)
-				w.Isolate(w.ClientAddr(int(c.Client)))
-				expectWithin(w, w.Now(), w.Now()+4*time.Second, "the command is compacted everywhere",
-					func(w *sim.World) bool {
-						for x := node.ID(1); int(x) <= w.Nodes(); x++ {
-							if x != victim && w.View(x).SnapshotIndex < at {
-								return false
-							}
-						}
-						return true
-					},
-					func(w *sim.World) string {
-						return fmt.Sprintf("not every live server has a snapshot covering index %d", at)
-					},
-					func(w *sim.World) {
-						for x := node.ID(1); int(x) <= w.Nodes(); x++ {
-							if x == victim {
-								continue
-							}
-							w.Crash(x)
-							w.Restart(x)
-							if v := w.View(x); v.SnapshotIndex < at || v.AppliedIndex != v.SnapshotIndex {
-								w.Failf("restored from a snapshot", "node %d restarted with snapshot %d and applied index %d, want a snapshot covering %d", x, v.SnapshotIndex, v.AppliedIndex, at)
-							}
-							restarted[x] = true
-						}
-						w.Note("every live server restarted from a snapshot covering index %d", at)
-						expectWithin(w, w.Now(), w.Now()+failoverBound, "a new leader after the restarts", leaderExists,
-							func(*sim.World) string { return "no leader" },
-							func(w *sim.World) {
-								w.Note("node %d leads; client %d reconnects and retries", w.Leader(), cmd.Client)
-								w.Heal()
-								w.At(w.Now()+time.Second, "restart the old leader", func(w *sim.World) { w.Restart(victim) })
-							})
-					})
-			})
-			return func(w *sim.World, o *Outcome) error {
-				if victim == node.None {
-					return fmt.Errorf("no leader ever applied an append after 1 s")
-				}
-				if len(answeredBy) == 0 {
-					return fmt.Errorf("no server answered the retry of %v", cmd)
-				}
-				if !restarted[answeredBy[0]] {
-					return fmt.Errorf("node %d answered the retry of %v, want a server restored from a snapshot covering index %d", answeredBy[0], cmd, at)
-				}
-				if err := retryAnsweredOnce(o, cmd, lost); err != nil {
-					return err
-				}
-				for id := node.ID(1); int(id) <= w.Nodes(); id++ {
-					if got := strings.Count(w.View(id).Store.Get(cmd.Key), cmd.Value); got != 1 {
-						return fmt.Errorf("node %d holds %q in %q %d times, want once", id, cmd.Value, cmd.Key, got)
-					}
-				}
-				return requireSettled(w, o, "the cluster did not converge")
-			}
+			s := &dedupRun{restarted: map[node.ID]bool{}}
+			w.At(time.Second, "arm", func(*sim.World) { s.armed = true })
+			w.BeforeSend(s.onStep)
+			return s.assert
 		},
 	}
+}
+
+// dedupRun is what the snapshot-dedup script learns while it runs. Its steps follow one
+// another: crash the leader that applied an append before replying (onStep), restart
+// every other server once the command is compacted everywhere (restartAll), reconnect the
+// client once a new leader is elected (reconnect).
+type dedupRun struct {
+	armed      bool
+	victim     node.ID    // the leader that crashed before replying
+	lost       node.Reply // the reply it did not send
+	cmd        kv.Command
+	at         node.Index // where the command is in the log
+	answeredBy []node.ID  // servers that answered the retry OK
+	restarted  map[node.ID]bool
+}
+
+// onStep crashes the first leader (after 1 s) that is about to reply to an append, and
+// then records who answers the command's retry.
+func (s *dedupRun) onStep(w *sim.World, id node.ID, out *node.Output) {
+	if s.victim != node.None {
+		for _, r := range out.Replies {
+			if r.Status == node.ReplyOK && r.Client == s.cmd.Client && r.Seq == s.cmd.Seq {
+				s.answeredBy = append(s.answeredBy, id)
+			}
+		}
+		return
+	}
+	if !s.armed || w.View(id).Role != node.Leader {
+		return
+	}
+	r, ok := repliedToWrite(w, id, out)
+	if !ok {
+		return
+	}
+	e, c, _ := findEntry(w.View(id), r.Client, r.Seq)
+	if c.Op != kv.OpAppend {
+		return
+	}
+	s.victim, s.lost, s.cmd, s.at = id, r, c, e.Index
+	w.Note("leader %d applied %v at index %d = %q and crashes before replying; client %d is cut off", id, c, s.at, r.Value, c.Client)
+	w.Crash(id)
+	w.Isolate(w.ClientAddr(int(c.Client)))
+	expectWithin(w, w.Now(), w.Now()+4*time.Second, "the command is compacted everywhere", s.compacted,
+		func(w *sim.World) string {
+			return fmt.Sprintf("not every live server has a snapshot covering index %d", s.at)
+		}, s.restartAll)
+}
+
+// compacted reports whether every server but the victim has a snapshot covering the
+// command.
+func (s *dedupRun) compacted(w *sim.World) bool {
+	for x := node.ID(1); int(x) <= w.Nodes(); x++ {
+		if x != s.victim && w.View(x).SnapshotIndex < s.at {
+			return false
+		}
+	}
+	return true
+}
+
+// restartAll restarts every server but the victim, each from its snapshot, and waits for
+// a new leader.
+func (s *dedupRun) restartAll(w *sim.World) {
+	for x := node.ID(1); int(x) <= w.Nodes(); x++ {
+		if x == s.victim {
+			continue
+		}
+		w.Crash(x)
+		w.Restart(x)
+		if v := w.View(x); v.SnapshotIndex < s.at || v.AppliedIndex != v.SnapshotIndex {
+			w.Failf("restored from a snapshot", "node %d restarted with snapshot %d and applied index %d, want a snapshot covering %d", x, v.SnapshotIndex, v.AppliedIndex, s.at)
+		}
+		s.restarted[x] = true
+	}
+	w.Note("every live server restarted from a snapshot covering index %d", s.at)
+	expectWithin(w, w.Now(), w.Now()+failoverBound, "a new leader after the restarts", leaderExists,
+		func(*sim.World) string { return "no leader" }, s.reconnect)
+}
+
+// reconnect lets the client retry, and brings the old leader back a second later.
+func (s *dedupRun) reconnect(w *sim.World) {
+	w.Note("node %d leads; client %d reconnects and retries", w.Leader(), s.cmd.Client)
+	w.Heal()
+	w.At(w.Now()+time.Second, "restart the old leader", func(w *sim.World) { w.Restart(s.victim) })
+}
+
+func (s *dedupRun) assert(w *sim.World, o *Outcome) error {
+	if s.victim == node.None {
+		return fmt.Errorf("no leader ever applied an append after 1 s")
+	}
+	if len(s.answeredBy) == 0 {
+		return fmt.Errorf("no server answered the retry of %v", s.cmd)
+	}
+	if !s.restarted[s.answeredBy[0]] {
+		return fmt.Errorf("node %d answered the retry of %v, want a server restored from a snapshot covering index %d", s.answeredBy[0], s.cmd, s.at)
+	}
+	if err := retryAnsweredOnce(o, s.cmd, s.lost); err != nil {
+		return err
+	}
+	for id := node.ID(1); int(id) <= w.Nodes(); id++ {
+		if got := strings.Count(w.View(id).Store.Get(s.cmd.Key), s.cmd.Value); got != 1 {
+			return fmt.Errorf("node %d holds %q in %q %d times, want once", id, s.cmd.Value, s.cmd.Key, got)
+		}
+	}
+	return requireSettled(w, o, "the cluster did not converge")
 }
 
 // Long-run timings: a crash every longRunFaultEvery, restarted a second later.
