@@ -72,7 +72,7 @@ func duplicationOnly() Scenario {
 // least three quarters of the rate), so that the scenario tests what it says.
 func requireDuplicated(w *sim.World) error {
 	s := w.NetworkStats()
-	if float64(s.Duplicated) < 0.75*dupProbability*float64(s.Sent) {
+	if float64(s.Duplicated) < float64(float64(0.75*dupProbability)*float64(s.Sent)) {
 		return fmt.Errorf("the network duplicated %d of %d messages, want about %.0f%%", s.Duplicated, s.Sent, dupProbability*100)
 	}
 	return nil

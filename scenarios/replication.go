@@ -233,7 +233,7 @@ func (s *slowFollowerRun) assert(w *sim.World, o *Outcome) error {
 	during := float64(s.at4-s.at2) / (slowTo - slowFrom).Seconds()
 	// Measured over seeds 1-300: at least 79% of the rate before. A leader that
 	// waited for every follower would commit a few entries per second.
-	if base < 50 || during < 0.7*base {
+	if base < 50 || during < float64(0.7*base) {
 		return fmt.Errorf("%.0f commits per second with a slow follower, %.0f before: want at least 70%% of the usual rate (and the usual rate at least 50)", during, base)
 	}
 	if s.without*10 < (s.with+s.without)*8 {

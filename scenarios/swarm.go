@@ -76,7 +76,7 @@ func swarm() Scenario {
 			cfg := w.Config()
 			p := planFor(&cfg) // the same draws as Configure: the plan is a function of the seed
 			w.Note("swarm: loss %.0f%%, dup %.0f%%, reorder %.0f%%, prevote %v, checkquorum %v, reads %v, snapshots every %d, %d clients; faults: %+v",
-				cfg.Net.LossProbability*100, cfg.Net.DuplicateProbability*100, cfg.Net.ReorderProbability*100,
+				float64(cfg.Net.LossProbability*100), float64(cfg.Net.DuplicateProbability*100), float64(cfg.Net.ReorderProbability*100),
 				cfg.Node.PreVote, cfg.Node.CheckQuorum, cfg.Node.ReadMode, cfg.Node.SnapshotThreshold, cfg.Clients.Count, p)
 			w.At(p.gapMin, "swarm fault", func(w *sim.World) { p.act(w) })
 			commitsAtHeal, okAtHeal := 0, uint64(0)

@@ -99,7 +99,7 @@ func (c *Config) workLimits(net netsim.Config) WorkLimits {
 	p := max(s-1, 1)
 	clients := uint64(c.Clients.Count) + 1 // and the admin client
 	d := max(net.DelayMin, workDelayFloor)
-	dup := uint64(math.Ceil(net.DuplicateProbability * 100)) // in percent, rounded up
+	dup := uint64(math.Ceil(float64(net.DuplicateProbability * 100))) // in percent, rounded up
 	// perSec is how many periods of t fit in a second, rounded up (the need is an upper bound).
 	perSec := func(t time.Duration) uint64 { t = max(t, 1); return uint64((time.Second + t - 1) / t) }
 	ops := clients * perSec(2*d)
@@ -199,5 +199,5 @@ func (w *World) failWork(what string, limit, need uint64) {
 			"the run's work is growing without bound (messages multiplying?)",
 		what, limit, WorkSafetyFactor, need,
 		w.cfg.Nodes+w.cfg.Spares, w.cfg.Clients.Count, w.cfg.Node.HeartbeatInterval, w.cfg.Node.ElectionTimeoutMin,
-		w.net.Config().DelayMin, w.net.Config().DuplicateProbability*100)})
+		w.net.Config().DelayMin, float64(w.net.Config().DuplicateProbability*100))})
 }

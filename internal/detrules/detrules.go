@@ -55,6 +55,14 @@
 //	                 (see below), and every write to any package-level variable, of this
 //	                 package or another: assignment to it or a part of it, ++/--, range
 //	                 assignment, &v, and a pointer-method call on it
+//	float-fusion     a floating-point (or complex) multiplication that is not the direct
+//	                 operand of an explicit conversion (float64(a*b)): the Go spec lets a
+//	                 compiler fuse a product with a later addition, "possibly across
+//	                 statements", into one multiply-add that rounds once, and amd64 with
+//	                 GOAMD64=v3, arm64, ppc64le, s390x and riscv64 do, so a run would give
+//	                 another trace hash there; the conversion rounds the product first.
+//	                 Constant products are fine. (.ci/run also scans the compiled code of
+//	                 those targets for fused instructions.)
 //	build-tag        a file built only under a //go:build constraint or a _GOOS/_GOARCH
 //	                 file name suffix: a run's behaviour would depend on the build (the
 //	                 finding is at the package clause, where an escape goes)

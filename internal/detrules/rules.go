@@ -140,6 +140,7 @@ func (c *Checker) checkFile(f *ast.File, info *types.Info) []Finding {
 	x.checkGlobals()
 	x.checkBuildTag()
 	sortedArg := map[*ast.Ident]bool{} // maps.Keys etc. directly inside slices.Sorted*
+	rounded := map[ast.Expr]bool{}     // direct operands of explicit conversions
 	ast.Inspect(f, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.GoStmt:
@@ -167,6 +168,11 @@ func (c *Checker) checkFile(f *ast.File, info *types.Info) []Finding {
 				}
 			}
 			x.checkFormat(n)
+			if x.info != nil && len(n.Args) == 1 && x.info.Types[n.Fun].IsType() {
+				rounded[ast.Unparen(n.Args[0])] = true
+			}
+		case *ast.BinaryExpr:
+			x.checkFloatProduct(n, rounded[n])
 		case *ast.SelectorExpr:
 			x.checkMethod(n)
 		case *ast.Ident:
@@ -177,6 +183,21 @@ func (c *Checker) checkFile(f *ast.File, info *types.Info) []Finding {
 		return true
 	})
 	return x.out
+}
+
+// checkFloatProduct reports a non-constant floating-point or complex product that no
+// explicit conversion rounds (rounded: it is the direct operand of one).
+func (x *file) checkFloatProduct(n *ast.BinaryExpr, rounded bool) {
+	if n.Op != token.MUL || rounded || x.info == nil {
+		return
+	}
+	tv, ok := x.info.Types[n]
+	if !ok || tv.Value != nil {
+		return
+	}
+	if b, ok := tv.Type.Underlying().(*types.Basic); ok && b.Info()&(types.IsFloat|types.IsComplex) != 0 {
+		x.report(n.OpPos, "float-fusion", "floating-point product not rounded by an explicit conversion: the compiler may fuse it with an addition into a multiply-add (GOAMD64=v3, arm64), which changes results; write %s(a*b)", types.TypeString(tv.Type, nil))
+	}
 }
 
 func (x *file) checkRange(n *ast.RangeStmt) {

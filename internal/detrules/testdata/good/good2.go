@@ -40,3 +40,13 @@ func allowed(ctx context.Context, v reflect.Value, t time.Time) string {
 	local++
 	return fmt.Sprintf("%v %d %%p %s", errWrapped, n+local, t.Format(time.RFC3339))
 }
+
+// roundedProducts: explicit conversions round every product before anything adds to it;
+// constant products and integer products cannot fuse.
+func roundedProducts(a, b, c float64, n, m int) float64 {
+	const scale = 2.5 * 4
+	_ = n*m + 1
+	_ = float64(a*b) + c
+	_ = c + float64((a)*(b))
+	return float64(a*scale) / b
+}
