@@ -109,7 +109,7 @@ const MaxSweep = 1_000_000
 func ParseSeed(s string) (uint64, error) {
 	n, err := strconv.ParseUint(s, 10, 64)
 	switch {
-	case errors.Is(err, strconv.ErrRange):
+	case errors.Is(err, strconv.ErrRange) && isDecimal(s): // ParseUint says ErrRange for "1e30x" too
 		return 0, fmt.Errorf("seed %s is out of range: seeds are 1..%d", shorten(s), uint64(MaxSeed))
 	case err != nil || n == 0:
 		return 0, fmt.Errorf("malformed seed %q: a seed is a positive decimal integer, 1..%d", shorten(s), uint64(MaxSeed))
@@ -142,7 +142,7 @@ func (f SeedFlags) Select(maxSweep int) ([]uint64, error) {
 		return []uint64{n}, nil
 	case f.SeedsSet:
 		n, err := strconv.ParseUint(f.Seeds, 10, 64)
-		if err != nil && !errors.Is(err, strconv.ErrRange) || err == nil && n == 0 {
+		if !isDecimal(f.Seeds) || err == nil && n == 0 {
 			return nil, fmt.Errorf("-seeds %q: want how many seeds to run (seeds 1..N), N from 1 to %d", shorten(f.Seeds), maxSweep)
 		}
 		if err != nil || n > uint64(maxSweep) {
@@ -155,6 +155,17 @@ func (f SeedFlags) Select(maxSweep int) ([]uint64, error) {
 		return seeds, nil
 	}
 	return nil, nil
+}
+
+// isDecimal reports whether s is decimal digits only (so that a value out of range is
+// told from a malformed one: strconv.ParseUint reports the overflow first).
+func isDecimal(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // shorten cuts a long flag value to a length an error message can quote.

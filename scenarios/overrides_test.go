@@ -24,6 +24,8 @@ func TestParseSeed(t *testing.T) {
 		{"1_000", 0, `malformed seed "1_000"`},
 		{"18446744073709551616", 0, "seed 18446744073709551616 is out of range: seeds are 1..18446744073709551615"},
 		{"99999999999999999999999", 0, "out of range"},
+		// Found by FuzzParseSeed: ParseUint reports the overflow before the stray byte.
+		{"100000000000000000000\r", 0, `malformed seed "100000000000000000000\r"`},
 	}
 	for _, tt := range tests {
 		got, err := ParseSeed(tt.in)
@@ -52,6 +54,7 @@ func TestSeedFlagsSelect(t *testing.T) {
 		{"seeds over uint64", SeedFlags{Seeds: "99999999999999999999999", SeedsSet: true}, 0, "too many"},
 		{"seeds 0", SeedFlags{Seeds: "0", SeedsSet: true}, 0, `-seeds "0": want how many seeds to run (seeds 1..N), N from 1 to 10`},
 		{"seeds negative", SeedFlags{Seeds: "-2", SeedsSet: true}, 0, `-seeds "-2"`},
+		{"seeds over uint64 and malformed", SeedFlags{Seeds: "100000000000000000000x", SeedsSet: true}, 0, `-seeds "100000000000000000000x": want how many`},
 		{"seeds word", SeedFlags{Seeds: "all", SeedsSet: true}, 0, `-seeds "all"`},
 		{"seed given empty", SeedFlags{SeedSet: true}, 0, `-seed: malformed seed ""`},
 		{"both", SeedFlags{Seed: "1", SeedSet: true, Seeds: "2", SeedsSet: true}, 0, "not both"},

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -167,6 +168,7 @@ func TestBadUsage(t *testing.T) {
 		{"seed 1.5", []string{"run", "-scenario", "happy-path", "-seed", "1.5"}, []string{`malformed seed "1.5"`}},
 		{"seed too big", []string{"run", "-scenario", "happy-path", "-seed", "18446744073709551616"},
 			[]string{"seed 18446744073709551616 is out of range: seeds are 1..18446744073709551615"}},
+		{"seed too big and malformed", []string{"run", "-scenario", "happy-path", "-seed", "100000000000000000000\r"}, []string{`malformed seed "100000000000000000000\r"`}},
 		{"seed and seeds", []string{"run", "-scenario", "happy-path", "-seed", "1", "-seeds", "3"}, []string{"not both"}},
 		{"negative seeds", []string{"run", "-scenario", "happy-path", "-seeds", "-2"}, []string{`-seeds "-2"`, "1 to 1000000"}},
 		{"zero seeds", []string{"run", "-scenario", "happy-path", "-seeds", "0"}, []string{`-seeds "0"`, "1 to 1000000"}},
@@ -508,5 +510,24 @@ func TestRunZeroSeeds(t *testing.T) {
 	code, out, errOut := runCLI(t, "run", "-scenario", "happy-path", "-seeds", "0")
 	if code != exitUsage || !strings.Contains(errOut, "-seeds") {
 		t.Errorf("-seeds 0: exit %d, want %d with a message about -seeds\nstdout:\n%s\nstderr:\n%s", code, exitUsage, out, errOut)
+	}
+}
+
+// TestTraceToAPipe: a named pipe is a valid -trace (a reader may be waiting on it), and
+// checking it must not open it: opening a pipe for writing blocks until a reader comes.
+func TestTraceToAPipe(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- checkTraceFile(fifo) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("checkTraceFile(a pipe) = %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("checkTraceFile blocked on a named pipe")
 	}
 }

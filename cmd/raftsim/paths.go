@@ -58,6 +58,8 @@ func checkTraceFile(path string) error {
 	switch {
 	case err == nil && fi.IsDir():
 		return fmt.Errorf("-trace %q is a directory; give a file path, such as %q", path, filepath.Join(path, "run.trace"))
+	case err == nil && !fi.Mode().IsRegular():
+		return nil // a device or a pipe: opening one to test it could block or consume
 	case err == nil:
 		f, err := os.OpenFile(path, os.O_WRONLY, 0) // no O_TRUNC: nothing is written yet
 		if err != nil {
