@@ -5,16 +5,30 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"raftsim/linearizability"
 )
 
-var (
-	seedFlag  = flag.Uint64("seed", 0, "run every scenario with this seed only")
-	seedsFlag = flag.Uint64("seeds", 0, "run every scenario with seeds 1..N")
-	longFlag  = flag.Bool("long", false, "run every scenario with seeds 1..200 (unless -seed or -seeds says otherwise)")
-)
+// testSeedFlags are go test's -seed and -seeds for this package, read as raftsim reads its
+// own (SeedFlags), so that both refuse the same mistakes.
+var testSeedFlags SeedFlags
+
+func init() {
+	flag.Func("seed", "run every scenario with this `seed` only", func(s string) error {
+		testSeedFlags.Seed, testSeedFlags.SeedSet = s, true
+		return nil
+	})
+	flag.Func("seeds", "run every scenario with seeds 1..`N`", func(s string) error {
+		testSeedFlags.Seeds, testSeedFlags.SeedsSet = s, true
+		return nil
+	})
+}
+
+var longFlag = flag.Bool("long", false, "run every scenario with seeds 1..200 (unless -seed or -seeds says otherwise)")
 
 // longSeeds is how many seeds each scenario runs with -long.
 const longSeeds = 200
@@ -22,21 +36,36 @@ const longSeeds = 200
 // quickSeeds is how many seeds each scenario runs in the default `go test ./...`.
 const quickSeeds = 5
 
-// testSeeds is the seeds selected by the flags.
-func testSeeds() []uint64 {
-	if *seedFlag != 0 {
-		return []uint64{*seedFlag}
+// TestMain refuses bad -seed/-seeds flags before any test runs, as raftsim does: a
+// mistake in them is a usage error (exit 2), not a run of the wrong seeds.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if _, err := selectTestSeeds(testSeedFlags, *longFlag); err != nil {
+		fmt.Fprintf(os.Stderr, "scenarios: %v\n", err)
+		os.Exit(2)
 	}
-	n := uint64(quickSeeds)
-	if *longFlag {
+	os.Exit(m.Run())
+}
+
+// selectTestSeeds is the seeds that the flags f and -long select: f's choice if it makes
+// one, else seeds 1..longSeeds with -long, else seeds 1..quickSeeds.
+func selectTestSeeds(f SeedFlags, long bool) ([]uint64, error) {
+	seeds, err := f.Select(MaxSweep)
+	if err != nil || seeds != nil {
+		return seeds, err
+	}
+	n := quickSeeds
+	if long {
 		n = longSeeds
 	}
-	if *seedsFlag != 0 {
-		n = *seedsFlag
-	}
-	seeds := make([]uint64, n)
-	for i := range seeds {
-		seeds[i] = uint64(i + 1)
+	return SeedFlags{Seeds: strconv.Itoa(n), SeedsSet: true}.Select(MaxSweep)
+}
+
+// testSeeds is the seeds selected by the flags (TestMain has refused bad ones).
+func testSeeds() []uint64 {
+	seeds, err := selectTestSeeds(testSeedFlags, *longFlag)
+	if err != nil {
+		panic("scenarios: TestMain let bad seed flags through: " + err.Error())
 	}
 	return seeds
 }
@@ -189,4 +218,50 @@ func TestLeaseUnsafeBeyondDriftBound(t *testing.T) {
 		t.Fatalf("stale lease reads found in only %d of %d seeds, want most", found, seeds)
 	}
 	t.Logf("stale lease reads found in %d of %d seeds", found, seeds)
+}
+
+// TestSelectTestSeeds: go test's -seed/-seeds refuse what raftsim refuses (both at once, a
+// seed 0, a seed above 2^64-1, -seeds 0), and the defaults are -seeds 5, or 200 with -long.
+func TestSelectTestSeeds(t *testing.T) {
+	tests := []struct {
+		name    string
+		flags   SeedFlags
+		long    bool
+		want    []uint64 // nil: the first and last seeds are wantN's
+		wantN   int
+		wantErr string
+	}{
+		{name: "default", wantN: quickSeeds},
+		{name: "long", long: true, wantN: longSeeds},
+		{name: "seed wins over long", flags: SeedFlags{Seed: "3", SeedSet: true}, long: true, want: []uint64{3}},
+		{name: "seeds wins over long", flags: SeedFlags{Seeds: "7", SeedsSet: true}, long: true, wantN: 7},
+		{name: "seed and seeds", flags: SeedFlags{Seed: "3", SeedSet: true, Seeds: "50", SeedsSet: true}, wantErr: "not both"},
+		{name: "seed 0", flags: SeedFlags{Seed: "0", SeedSet: true}, wantErr: `malformed seed "0"`},
+		{name: "seed too big", flags: SeedFlags{Seed: "18446744073709551616", SeedSet: true}, wantErr: "out of range"},
+		{name: "seeds 0", flags: SeedFlags{Seeds: "0", SeedsSet: true}, wantErr: "-seeds"},
+		{name: "seeds empty", flags: SeedFlags{Seeds: "", SeedsSet: true}, wantErr: "-seeds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := selectTestSeeds(tt.flags, tt.long)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one mentioning %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want != nil {
+				if !slices.Equal(got, tt.want) {
+					t.Errorf("seeds %v, want %v", got, tt.want)
+				}
+				return
+			}
+			if len(got) != tt.wantN || got[0] != 1 || got[len(got)-1] != uint64(tt.wantN) {
+				t.Errorf("got %d seeds (%v...), want seeds 1..%d", len(got), got[:min(3, len(got))], tt.wantN)
+			}
+		})
+	}
 }

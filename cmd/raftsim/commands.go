@@ -7,23 +7,151 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"raftsim/linearizability"
 	"raftsim/scenarios"
 	"raftsim/sim"
 )
 
-func cmdList(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("list", "raftsim list", stderr)
-	if code, ok := parseFlags(fs, args); !ok {
+// command is one of raftsim's commands.
+type command struct {
+	name     string
+	synopsis string // the usage line, after "usage: "
+	about    string // what the command does, for its help
+	// declare declares the command's flags on fs into a (nil: no flags).
+	declare func(a *cmdArgs, fs *flag.FlagSet)
+	// check turns the parsed flags into a job, or says what is wrong with them (nil:
+	// the command is cheap and runs at once, see list).
+	check func(c *cli, a *cmdArgs) (*job, error)
+	// now runs a command that needs no job (list).
+	now func(c *cli) int
+}
+
+// commands are raftsim's commands, in the order help lists them.
+var commands = []*command{
+	{
+		name:     "list",
+		synopsis: "raftsim list",
+		about:    "Lists the scenarios, the questions about Raft each answers, and what each shows.",
+		now:      cmdList,
+	},
+	{
+		name:     "run",
+		synopsis: "raftsim run -scenario NAME [-seed N | -seeds N] [-parallel P] [-seed-timeout D] [-v] [-reads MODE] [-prevote=BOOL] [-checkquorum=BOOL] [-html DIR]",
+		about: `Runs one seed of a scenario (-seed N, default 1) and reports its verdict and trace hash,
+or a sweep of seeds 1..N (-seeds N) in parallel, one line per seed in seed order, then every
+failure with the command that replays it.`,
+		declare: (*cmdArgs).declareRun,
+		check:   checkRun,
+	},
+	{
+		name:     "replay",
+		synopsis: "raftsim replay -scenario NAME -seed N -trace FILE [-reads MODE] [-prevote=BOOL] [-checkquorum=BOOL] [-html DIR]",
+		about: `Runs one seed of a scenario, exactly as run does, and writes every event of it to FILE
+('-' for standard output), then reports the verdict.`,
+		declare: (*cmdArgs).declareReplay,
+		check:   checkReplay,
+	},
+}
+
+// lookupCommand returns the command called name, or nil.
+func lookupCommand(name string) *command {
+	for _, cmd := range commands {
+		if cmd.name == name {
+			return cmd
+		}
+	}
+	return nil
+}
+
+// commandNames lists the commands for an error message.
+func commandNames() string {
+	names := make([]string, 0, len(commands)+1)
+	for _, cmd := range commands {
+		names = append(names, cmd.name)
+	}
+	return strings.Join(append(names, "help"), ", ")
+}
+
+// flagSet makes the command's flag set, silent: raftsim prints its own errors and help.
+func (cmd *command) flagSet() (*flag.FlagSet, *cmdArgs) {
+	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	a := &cmdArgs{}
+	if cmd.declare != nil {
+		cmd.declare(a, fs)
+	}
+	return fs, a
+}
+
+// printHelp prints the command's usage line, what it does and its flags.
+func (cmd *command) printHelp(w io.Writer) {
+	fmt.Fprintf(w, "usage: %s\n\n%s\n", cmd.synopsis, cmd.about)
+	fs, _ := cmd.flagSet()
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n == 0 {
+		fmt.Fprintf(w, "\n%s takes no flags.\n", cmd.name)
+		return
+	}
+	fmt.Fprintf(w, "\nFlags:\n")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+// run parses and checks the command's arguments, then runs it: nothing runs unless every
+// flag is valid.
+func (cmd *command) run(c *cli, args []string) int {
+	a, code, ok := c.parseArgs(cmd, args)
+	if !ok {
 		return code
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	if cmd.now != nil {
+		return cmd.now(c)
+	}
+	j, err := cmd.check(c, a)
+	if err != nil {
+		return c.usageError("raftsim "+cmd.name, err.Error())
+	}
+	return c.start(c, j)
+}
+
+// Job kinds.
+const (
+	jobTour   = "tour"
+	jobRun    = "run"
+	jobReplay = "replay"
+)
+
+// job is a checked request to run seeds: every usage error has been found before it
+// exists.
+type job struct {
+	kind    string // jobTour, jobRun or jobReplay
+	sc      scenarios.Scenario
+	seeds   []uint64 // one, or a sweep's 1..N
+	flags   seedFlags
+	verbose bool   // run -v
+	trace   string // replay: the trace file, "-" for standard output
+}
+
+// startJob runs a job and returns the exit status.
+func startJob(c *cli, j *job) int {
+	switch j.kind {
+	case jobTour:
+		return cmdTour(c.stdout, c.stderr)
+	case jobRun:
+		return runJob(c, j)
+	case jobReplay:
+		return replayJob(c, j)
+	}
+	panic("raftsim: job of unknown kind " + j.kind)
+}
+
+func cmdList(c *cli) int {
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tANSWERS\tWHAT IT SHOWS")
 	for _, s := range scenarios.All() {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, s.Questions, s.Summary)
@@ -32,95 +160,26 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// seedFlags are the -scenario/-seed/-seeds flags shared by run and replay, with the node
-// option overrides.
-type seedFlags struct {
-	scenario    string
-	seed        string
-	seeds       int
-	seedsSet    bool // -seeds was given (so that -seeds 0 is an error, not "one seed")
-	parallel    int
-	seedTimeout time.Duration // -seed-timeout (see addSweepFlags)
-	reads       string
-	checkQuorum optionalBool
-	preVote     optionalBool
-	htmlDir     string
+// checkRun checks run's flags.
+func checkRun(c *cli, a *cmdArgs) (*job, error) {
+	j := &job{kind: jobRun, verbose: a.verbose.value}
+	if err := c.checkJob(a, j); err != nil {
+		return nil, err
+	}
+	return j, nil
 }
 
-// optionalBool is a boolean flag that remembers whether it was given.
-type optionalBool struct {
-	set, value bool
-}
-
-func (b *optionalBool) String() string {
-	if b == nil || !b.set {
-		return ""
+// runJob runs one seed, or a sweep.
+func runJob(c *cli, j *job) int {
+	if len(j.seeds) > 1 {
+		return runMany(c.stdout, c.stderr, j.sc, j.seeds, &j.flags, j.verbose)
 	}
-	return strconv.FormatBool(b.value)
-}
-
-func (b *optionalBool) Set(s string) error {
-	v, err := strconv.ParseBool(s)
-	if err != nil {
-		return fmt.Errorf("want true or false")
+	o := scenarios.Run(j.sc, j.seeds[0], j.flags.options())
+	if j.verbose {
+		writeStory(c.stdout, &o)
 	}
-	b.set, b.value = true, v
-	return nil
-}
-
-func (b *optionalBool) IsBoolFlag() bool { return true }
-
-// addOptionFlags declares the node option overrides and the visualization directory.
-func (f *seedFlags) addOptionFlags(fs *flag.FlagSet) {
-	fs.StringVar(&f.reads, "reads", "", "read mode: readindex, lease (turns CheckQuorum on) or local (unsafe); default: the scenario's")
-	fs.Var(&f.checkQuorum, "checkquorum", "turn CheckQuorum on or off (default: the scenario's)")
-	fs.Var(&f.preVote, "prevote", "turn PreVote on or off (default: the scenario's)")
-	fs.StringVar(&f.htmlDir, "html", ".", "directory for the HTML visualization of a non-linearizable history")
-}
-
-// options builds the scenario options from the flags.
-func (f *seedFlags) options() scenarios.Options {
-	o := scenarios.Options{Overrides: scenarios.Overrides{Reads: f.reads}}
-	if f.checkQuorum.set {
-		v := f.checkQuorum.value
-		o.Overrides.CheckQuorum = &v
-	}
-	if f.preVote.set {
-		v := f.preVote.value
-		o.Overrides.PreVote = &v
-	}
-	return o
-}
-
-func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "raftsim run -scenario NAME (-seed N | -seeds N) [-reads MODE] [-prevote=BOOL] [-checkquorum=BOOL] [-parallel P] [-seed-timeout D] [-v] [-html DIR]", stderr)
-	var f seedFlags
-	fs.StringVar(&f.scenario, "scenario", "", "scenario to run (see 'raftsim list')")
-	fs.StringVar(&f.seed, "seed", "", "run this one seed (a positive integer)")
-	fs.IntVar(&f.seeds, "seeds", 0, "run seeds 1..N")
-	fs.IntVar(&f.parallel, "parallel", runtime.GOMAXPROCS(0), "seeds to run at once with -seeds")
-	f.addSweepFlags(fs)
-	verbose := fs.Bool("v", false, "tell the story of each run (its timeline)")
-	f.addOptionFlags(fs)
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
-	}
-	fs.Visit(func(fl *flag.Flag) { f.seedsSet = f.seedsSet || fl.Name == "seeds" })
-	sc, seeds, err := f.resolve()
-	if err != nil {
-		fmt.Fprintf(stderr, "raftsim run: %v\n", err)
-		fs.Usage()
-		return exitUsage
-	}
-	if len(seeds) == 1 {
-		o := scenarios.Run(sc, seeds[0], f.options())
-		if *verbose {
-			writeStory(stdout, &o)
-		}
-		visualize(stderr, &o, f.htmlDir)
-		return report(stdout, &o)
-	}
-	return runMany(stdout, stderr, sc, seeds, &f, *verbose)
+	visualize(c.stderr, &o, j.flags.htmlDir)
+	return report(c.stdout, &o)
 }
 
 // visualize writes the HTML visualization of a non-linearizable history into dir and
@@ -143,39 +202,6 @@ func visualize(stderr io.Writer, o *scenarios.Outcome, dir string) {
 		return
 	}
 	o.Visualization = path
-}
-
-// resolve checks the flags and returns the scenario and the seeds to run.
-func (f *seedFlags) resolve() (scenarios.Scenario, []uint64, error) {
-	if f.scenario == "" {
-		return scenarios.Scenario{}, nil, fmt.Errorf("-scenario is required; valid scenarios: %s", strings.Join(scenarios.Names(), ", "))
-	}
-	sc, err := scenarios.Lookup(f.scenario)
-	if err != nil {
-		return sc, nil, err
-	}
-	switch {
-	case f.seed != "" && f.seedsSet:
-		return sc, nil, fmt.Errorf("give -seed N or -seeds N, not both")
-	case f.seed != "":
-		n, err := parseSeed(f.seed)
-		if err != nil {
-			return sc, nil, err
-		}
-		return sc, []uint64{n}, nil
-	case f.seedsSet && f.seeds <= 0:
-		return sc, nil, fmt.Errorf("-seeds must be a positive number of seeds, got %d", f.seeds)
-	case f.seeds > 0:
-		if f.parallel < 1 {
-			return sc, nil, fmt.Errorf("-parallel must be at least 1, got %d", f.parallel)
-		}
-		seeds := make([]uint64, f.seeds)
-		for i := range seeds {
-			seeds[i] = uint64(i + 1)
-		}
-		return sc, seeds, nil
-	}
-	return sc, []uint64{1}, nil
 }
 
 // report prints one run's summary (ending with its trace line, or with the replay
@@ -230,56 +256,61 @@ func countsLine(r *sim.Result) string {
 	return line
 }
 
-func cmdReplay(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("replay", "raftsim replay -scenario NAME -seed N -trace FILE [-reads MODE] [-prevote=BOOL] [-checkquorum=BOOL] [-html DIR]", stderr)
-	var f seedFlags
-	fs.StringVar(&f.scenario, "scenario", "", "scenario to replay (see 'raftsim list')")
-	fs.StringVar(&f.seed, "seed", "", "seed to replay (a positive integer)")
-	file := fs.String("trace", "", "file to write the event trace to, one line per event ('-' for standard output)")
-	f.addOptionFlags(fs)
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
+// checkReplay checks replay's flags: those of run, and -seed and -trace are required.
+func checkReplay(c *cli, a *cmdArgs) (*job, error) {
+	if !a.scenario.set || !a.seed.set || !a.trace.set {
+		var missing []string
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"-scenario", a.scenario.set}, {"-seed", a.seed.set}, {"-trace", a.trace.set}} {
+			if !f.set {
+				missing = append(missing, f.name)
+			}
+		}
+		return nil, fmt.Errorf("-scenario, -seed and -trace are required; missing %s (see 'raftsim help replay')", strings.Join(missing, ", "))
 	}
-	if f.seed == "" || *file == "" {
-		fmt.Fprintln(stderr, "raftsim replay: -scenario, -seed and -trace are required")
-		fs.Usage()
-		return exitUsage
+	j := &job{kind: jobReplay, trace: a.trace.value}
+	if err := c.checkJob(a, j); err != nil {
+		return nil, err
 	}
-	sc, seeds, err := f.resolve()
-	if err != nil {
-		fmt.Fprintf(stderr, "raftsim replay: %v\n", err)
-		return exitUsage
+	if err := checkTraceFile(a.trace.value); err != nil {
+		return nil, err
 	}
-	out := stdout
+	return j, nil
+}
+
+// replayJob runs one seed and writes its trace.
+func replayJob(c *cli, j *job) int {
+	out := c.stdout
 	var fh *os.File
-	if *file != "-" {
-		fh, err = os.Create(*file)
+	if j.trace != "-" {
+		var err error
+		fh, err = os.Create(j.trace)
 		if err != nil {
-			fmt.Fprintf(stderr, "raftsim replay: %v\n", err)
-			return exitUsage
+			return c.usageError("raftsim replay", err.Error())
 		}
 		out = fh
 	}
 	bw := bufio.NewWriterSize(out, 1<<16)
-	opts := f.options()
+	opts := j.flags.options()
 	opts.Trace = func(line string) {
 		bw.WriteString(line)
 		bw.WriteByte('\n')
 	}
-	o := scenarios.Run(sc, seeds[0], opts)
-	err = bw.Flush()
+	o := scenarios.Run(j.sc, j.seeds[0], opts)
+	err := bw.Flush()
 	if fh != nil {
 		if cerr := fh.Close(); err == nil {
 			err = cerr
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "raftsim replay: writing the trace: %v\n", err)
-		return exitUsage
+		return c.usageError("raftsim replay", "writing the trace: "+err.Error())
 	}
-	if *file != "-" {
-		fmt.Fprintf(stdout, "wrote %d events to %s\n", o.Counts.Events, *file)
+	if j.trace != "-" {
+		fmt.Fprintf(c.stdout, "wrote %d events to %s\n", o.Counts.Events, j.trace)
 	}
-	visualize(stderr, &o, f.htmlDir)
-	return report(stdout, &o)
+	visualize(c.stderr, &o, j.flags.htmlDir)
+	return report(c.stdout, &o)
 }

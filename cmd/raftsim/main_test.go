@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -121,62 +122,217 @@ func TestRunManySeeds(t *testing.T) {
 	}
 }
 
+// usageCase is a command line that must be refused as a usage error.
+type usageCase struct {
+	name string
+	args []string
+	want []string // in the one line on stderr
+}
+
+// checkUsageError runs tc and requires a usage error: exit 2, nothing on stdout (no seed
+// ran), and one line on stderr naming the command and containing every tc.want.
+func checkUsageError(t *testing.T, tc usageCase) {
+	t.Helper()
+	code, out, errOut := runCLI(t, tc.args...)
+	if code != exitUsage {
+		t.Errorf("%v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", tc.args, code, exitUsage, out, errOut)
+	}
+	if out != "" {
+		t.Errorf("%v: a usage error printed to stdout (did something run?):\n%s", tc.args, out)
+	}
+	if strings.Count(errOut, "\n") != 1 || !strings.HasSuffix(errOut, "\n") || !strings.HasPrefix(errOut, "raftsim") {
+		t.Errorf("%v: stderr is not one line starting with the command:\n%s", tc.args, errOut)
+	}
+	for _, w := range tc.want {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("%v: stderr does not mention %q:\n%s", tc.args, w, errOut)
+		}
+	}
+}
+
+// TestBadUsage: every mistake on the command line is refused before anything runs, in one
+// line that says what was wrong and what is valid (issue 8, item 4).
 func TestBadUsage(t *testing.T) {
 	names := scenarios.Names()
-	missingDir := filepath.Join(t.TempDir(), "no", "such", "dir", "t.txt")
-	tests := []struct {
-		name string
-		args []string
-		want []string // in stderr
-	}{
-		{"unknown scenario", []string{"run", "-scenario", "nope", "-seed", "1"}, append([]string{`unknown scenario "nope"`}, names...)},
-		{"seed abc", []string{"run", "-scenario", "happy-path", "-seed", "abc"}, []string{`malformed seed "abc"`, "positive"}},
+	tests := []usageCase{
+		{"unknown scenario", []string{"run", "-scenario", "nope", "-seed", "1"}, append([]string{`unknown scenario "nope"; valid scenarios: `}, names...)},
+		{"scenario in the wrong case", []string{"run", "-scenario", "Leader-Crash"}, []string{`unknown scenario "Leader-Crash"; did you mean "leader-crash"?`}},
+		{"scenario with a typo", []string{"run", "-scenario", "leader-crsh"}, []string{`did you mean "leader-crash"?`}},
+		{"scenario with swapped letters", []string{"replay", "-scenario", "happy-ptah", "-seed", "1", "-trace", "-"}, []string{`did you mean "happy-path"?`}},
+		{"missing scenario", []string{"run", "-seed", "1"}, append([]string{"-scenario is required"}, names...)},
+		{"empty scenario", []string{"run", "-scenario", ""}, []string{"-scenario is required"}},
+		{"seed abc", []string{"run", "-scenario", "happy-path", "-seed", "abc"}, []string{`malformed seed "abc"`, "positive", "1..18446744073709551615"}},
 		{"seed 0", []string{"run", "-scenario", "happy-path", "-seed", "0"}, []string{`malformed seed "0"`}},
 		{"seed -1", []string{"run", "-scenario", "happy-path", "-seed", "-1"}, []string{`malformed seed "-1"`}},
-		{"seed too big", []string{"run", "-scenario", "happy-path", "-seed", "18446744073709551616"}, []string{"malformed seed"}},
+		{"seed empty", []string{"run", "-scenario", "happy-path", "-seed", ""}, []string{`malformed seed ""`}},
+		{"seed 1.5", []string{"run", "-scenario", "happy-path", "-seed", "1.5"}, []string{`malformed seed "1.5"`}},
+		{"seed too big", []string{"run", "-scenario", "happy-path", "-seed", "18446744073709551616"},
+			[]string{"seed 18446744073709551616 is out of range: seeds are 1..18446744073709551615"}},
+		{"seed too big and malformed", []string{"run", "-scenario", "happy-path", "-seed", "100000000000000000000\r"}, []string{`malformed seed "100000000000000000000\r"`}},
 		{"seed and seeds", []string{"run", "-scenario", "happy-path", "-seed", "1", "-seeds", "3"}, []string{"not both"}},
-		{"negative seeds", []string{"run", "-scenario", "happy-path", "-seeds", "-2"}, []string{"-seeds", "positive"}},
-		{"zero parallel", []string{"run", "-scenario", "happy-path", "-seeds", "2", "-parallel", "0"}, []string{"-parallel"}},
-		{"missing scenario", []string{"run", "-seed", "1"}, append([]string{"-scenario is required"}, names...)},
-		{"unknown command", []string{"frobnicate"}, []string{`unknown command "frobnicate"`, "raftsim list", "raftsim run"}},
-		{"unknown flag", []string{"run", "-scenario", "happy-path", "-colour"}, []string{"-colour"}},
-		{"stray args to run", []string{"run", "-scenario", "happy-path", "-seed", "1", "extra"}, []string{"unexpected arguments: extra"}},
-		{"stray args to list", []string{"list", "everything"}, []string{"unexpected arguments: everything"}},
-		{"replay without trace", []string{"replay", "-scenario", "happy-path", "-seed", "1"}, []string{"-trace", "required"}},
-		{"replay without seed", []string{"replay", "-scenario", "happy-path", "-trace", "-"}, []string{"-seed", "required"}},
+		{"negative seeds", []string{"run", "-scenario", "happy-path", "-seeds", "-2"}, []string{`-seeds "-2"`, "1 to 1000000"}},
+		{"zero seeds", []string{"run", "-scenario", "happy-path", "-seeds", "0"}, []string{`-seeds "0"`, "1 to 1000000"}},
+		{"seeds abc", []string{"run", "-scenario", "happy-path", "-seeds", "abc"}, []string{`-seeds "abc"`}},
+		{"too many seeds", []string{"run", "-scenario", "happy-path", "-seeds", "1000001"}, []string{"-seeds 1000001 is too many", "1 to 1000000"}},
+		{"zero parallel", []string{"run", "-scenario", "happy-path", "-seeds", "2", "-parallel", "0"}, []string{`-parallel "0"`, "1..1024"}},
+		{"negative parallel", []string{"run", "-scenario", "happy-path", "-seeds", "2", "-parallel", "-3"}, []string{`-parallel "-3"`}},
+		{"parallel abc", []string{"run", "-scenario", "happy-path", "-seeds", "2", "-parallel", "abc"}, []string{`-parallel "abc"`}},
+		{"parallel too big", []string{"run", "-scenario", "happy-path", "-seeds", "2", "-parallel", "5000"}, []string{`-parallel "5000"`}},
+		{"bad parallel with one seed", []string{"run", "-scenario", "happy-path", "-seed", "1", "-parallel", "0"}, []string{"-parallel"}},
+		{"reads bogus in a sweep", []string{"run", "-scenario", "churn", "-seeds", "2", "-reads", "bogus"},
+			[]string{`unknown read mode "bogus"`, "readindex, lease, local"}},
+		{"reads empty", []string{"run", "-scenario", "happy-path", "-reads", ""}, []string{"-reads needs a mode: readindex, lease or local"}},
+		{"lease without checkquorum", []string{"run", "-scenario", "happy-path", "-reads", "lease", "-checkquorum=false"}, []string{"-reads lease needs CheckQuorum"}},
+		{"checkquorum off where a seed reads by lease", []string{"run", "-scenario", "swarm", "-seeds", "40", "-checkquorum=false"},
+			[]string{"scenario swarm seed ", "needs CheckQuorum", "-reads readindex"}},
+		{"prevote maybe", []string{"run", "-scenario", "happy-path", "-prevote=maybe"}, []string{`"maybe"`, "-prevote", "want true or false"}},
+		{"prevote value as its own argument", []string{"run", "-scenario", "happy-path", "-prevote", "false"}, []string{"-prevote=false"}},
+		{"v maybe", []string{"run", "-scenario", "happy-path", "-v=maybe"}, []string{"-v"}},
+		{"unknown command", []string{"frobnicate"}, []string{`unknown command "frobnicate"`, "list, run, replay, help"}},
+		{"a flag for a command", []string{"-scenario", "happy-path"}, []string{`unknown command "-scenario"`}},
+		{"unknown flag", []string{"run", "-scenario", "happy-path", "-colour"}, []string{"-colour", "-scenario, ", "-seeds"}},
+		{"flag without its value", []string{"run", "-scenario"}, []string{"flag needs an argument: -scenario"}},
+		{"stray args to run", []string{"run", "-scenario", "happy-path", "-seed", "1", "extra"}, []string{`unexpected argument "extra"`}},
+		{"flags after an argument", []string{"run", "extra", "-scenario", "happy-path"}, []string{`unexpected argument "extra"`}},
+		{"stray args to list", []string{"list", "everything"}, []string{`unexpected argument "everything": list takes no arguments`}},
+		{"flag for list", []string{"list", "-v"}, []string{"-v", "list takes no flags"}},
+		{"newline in an argument", []string{"run", "-scenario", "a\nb"}, []string{`unknown scenario "a\nb"`}},
+		{"newline in a flag name", []string{"run", "-a\nb"}, []string{`-a\x0ab`}},
+		{"help for an unknown command", []string{"help", "frobnicate"}, []string{`unknown command "frobnicate"`, "list, run, replay, help"}},
+		{"help for two commands", []string{"help", "run", "replay"}, []string{"want one command name"}},
+		{"replay without trace", []string{"replay", "-scenario", "happy-path", "-seed", "1"}, []string{"-trace", "required", "missing -trace"}},
+		{"replay without seed", []string{"replay", "-scenario", "happy-path", "-trace", "-"}, []string{"-seed", "required", "missing -seed"}},
+		{"replay with seeds", []string{"replay", "-scenario", "happy-path", "-seeds", "2", "-trace", "-"}, []string{"-seeds", "-trace"}},
 		{"replay unknown scenario", []string{"replay", "-scenario", "nope", "-seed", "1", "-trace", "-"}, append([]string{`unknown scenario "nope"`}, names...)},
 		{"replay bad seed", []string{"replay", "-scenario", "happy-path", "-seed", "x", "-trace", "-"}, []string{`malformed seed "x"`}},
-		{"replay unwritable file", []string{"replay", "-scenario", "happy-path", "-seed", "1", "-trace", missingDir}, []string{"raftsim replay", "t.txt"}},
+		{"replay empty trace", []string{"replay", "-scenario", "happy-path", "-seed", "1", "-trace", ""}, []string{"-trace needs a file name"}},
+		{"replay bad reads", []string{"replay", "-scenario", "happy-path", "-seed", "1", "-trace", "-", "-reads", "fast"}, []string{`unknown read mode "fast"`}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, out, errOut := runCLI(t, tt.args...)
-			if code != exitUsage {
-				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitUsage, out, errOut)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(errOut, w) {
-					t.Errorf("stderr does not mention %q:\n%s", w, errOut)
-				}
-			}
-			if traceLineRE.MatchString(out) {
-				t.Errorf("bad usage still ran something:\n%s", out)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkUsageError(t, tt) })
+	}
+}
+
+// unwritableDir returns a directory this process cannot create files in: a read-only
+// temporary directory, or, for root (whom permission bits do not stop), /sys.
+func unwritableDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "read-only")
+	if err := os.Mkdir(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(dir, 0o700) })
+	if dirProblem(dir) != "" {
+		return dir
+	}
+	if dirProblem("/sys") != "" {
+		return "/sys"
+	}
+	t.Fatal("found no directory this process cannot write to")
+	return ""
+}
+
+// TestBadPaths: the -html directory and the -trace file are checked before the run.
+func TestBadPaths(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "a-file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(tmp, "no", "such", "dir")
+	ro := unwritableDir(t)
+	run := []string{"run", "-scenario", "happy-path", "-seeds", "2", "-html"}
+	replay := []string{"replay", "-scenario", "happy-path", "-seed", "1", "-trace"}
+	tests := []usageCase{
+		{"html missing", append(run, missing), []string{"-html", missing, "does not exist"}},
+		{"html a file", append(run, file), []string{"-html", file, "is a file, not a directory"}},
+		{"html not writable", append(run, ro), []string{"-html", ro, "is not writable"}},
+		{"html empty", append(run, ""), []string{"-html needs a directory"}},
+		{"replay html missing", []string{"replay", "-scenario", "happy-path", "-seed", "1", "-trace", "-", "-html", missing}, []string{"-html", "does not exist"}},
+		{"trace dir missing", append(replay, filepath.Join(missing, "t.trace")), []string{"-trace", "t.trace", "its directory", "does not exist"}},
+		{"trace dir a file", append(replay, filepath.Join(file, "t.trace")), []string{"-trace", "its directory", "is a file, not a directory"}},
+		{"trace dir not writable", append(replay, filepath.Join(ro, "t.trace")), []string{"-trace", "its directory", "is not writable"}},
+		{"trace a directory", append(replay, tmp), []string{"-trace", "is a directory", "give a file path"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { checkUsageError(t, tt) })
+	}
+	if entries, err := os.ReadDir(tmp); err != nil || len(entries) != 1 {
+		t.Errorf("the checks left files behind in %s: %v %v", tmp, entries, err)
+	}
+}
+
+// TestGoodPaths: an existing writable -html directory is accepted, and so is an existing
+// trace file (it is overwritten), without the checks leaving anything behind.
+func TestGoodPaths(t *testing.T) {
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "old.trace")
+	if err := os.WriteFile(trace, []byte("old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "replay", "-scenario", "happy-path", "-seed", "1", "-trace", trace, "-html", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if data, err := os.ReadFile(trace); err != nil || strings.HasPrefix(string(data), "old") {
+		t.Errorf("the trace file was not rewritten: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("%s holds %d files, want the trace only", dir, len(entries))
 	}
 }
 
 func TestHelp(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}} {
-		code, out, _ := runCLI(t, args...)
-		if code != exitOK || !strings.Contains(out, "raftsim replay -scenario NAME -seed N -trace FILE") {
-			t.Errorf("%v: exit %d, output:\n%s", args, code, out)
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"help", "help"}} {
+		code, out, errOut := runCLI(t, args...)
+		if code != exitOK || errOut != "" || !strings.Contains(out, "raftsim replay -scenario NAME -seed N -trace FILE") {
+			t.Errorf("%v: exit %d, stderr %q, output:\n%s", args, code, errOut, out)
 		}
 	}
-	for _, cmd := range []string{"list", "run", "replay"} {
-		code, _, errOut := runCLI(t, cmd, "-h")
-		if code != exitOK || !strings.Contains(errOut, "usage: raftsim "+cmd) {
-			t.Errorf("%s -h: exit %d, stderr:\n%s", cmd, code, errOut)
+	flags := map[string][]string{
+		"list":   nil,
+		"run":    {"-scenario", "-seed", "-seeds", "-parallel", "-v", "-reads", "-prevote", "-checkquorum", "-html"},
+		"replay": {"-scenario", "-seed", "-trace", "-reads", "-prevote", "-checkquorum", "-html"},
+	}
+	for cmd, want := range flags {
+		code, help, errOut := runCLI(t, "help", cmd)
+		if code != exitOK || errOut != "" || !strings.HasPrefix(help, "usage: raftsim "+cmd) {
+			t.Errorf("help %s: exit %d, stderr %q, stdout:\n%s", cmd, code, errOut, help)
+		}
+		for _, f := range want {
+			if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(f) + `\b`).MatchString(help) {
+				t.Errorf("help %s does not list flag %s:\n%s", cmd, f, help)
+			}
+		}
+		// -h, however written, prints the same help to the same place.
+		for _, h := range []string{"-h", "-help", "--help"} {
+			code, out, errOut := runCLI(t, cmd, h)
+			if code != exitOK || errOut != "" || out != help {
+				t.Errorf("%s %s: exit %d, stderr %q; stdout differs from 'help %s':\n%s", cmd, h, code, errOut, cmd, out)
+			}
+		}
+	}
+}
+
+// TestSuggest: the scenario meant by a name in the wrong case or with a small typo.
+func TestSuggest(t *testing.T) {
+	names := scenarios.Names()
+	tests := []struct{ in, want string }{
+		{"Leader-Crash", "leader-crash"},
+		{"LEADER-CRASH", "leader-crash"},
+		{"leader-crsh", "leader-crash"},
+		{"leader-crashh", "leader-crash"},
+		{"laeder-crash", "leader-crash"},
+		{"Figure8", "figure-8"},
+		{"swarn", "swarm"},
+		{"nope", ""},
+		{"", ""},
+		{"x", ""},
+		{"crash", ""},
+	}
+	for _, tt := range tests {
+		if got := suggest(tt.in, names); got != tt.want {
+			t.Errorf("suggest(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -354,5 +510,24 @@ func TestRunZeroSeeds(t *testing.T) {
 	code, out, errOut := runCLI(t, "run", "-scenario", "happy-path", "-seeds", "0")
 	if code != exitUsage || !strings.Contains(errOut, "-seeds") {
 		t.Errorf("-seeds 0: exit %d, want %d with a message about -seeds\nstdout:\n%s\nstderr:\n%s", code, exitUsage, out, errOut)
+	}
+}
+
+// TestTraceToAPipe: a named pipe is a valid -trace (a reader may be waiting on it), and
+// checking it must not open it: opening a pipe for writing blocks until a reader comes.
+func TestTraceToAPipe(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- checkTraceFile(fifo) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("checkTraceFile(a pipe) = %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("checkTraceFile blocked on a named pipe")
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"sync"
@@ -16,12 +15,6 @@ import (
 // after a minute is a runaway that the Work Bound check did not catch, or a machine far
 // too loaded to trust.
 const minSeedTimeout = time.Minute
-
-// addSweepFlags declares the flags of -seeds mode beyond -parallel.
-func (f *seedFlags) addSweepFlags(fs *flag.FlagSet) {
-	fs.DurationVar(&f.seedTimeout, "seed-timeout", 0,
-		"with -seeds, abort a seed still running after this much wall-clock time (0: the scenario's virtual duration, at least 1m)")
-}
 
 // seedTimeout is the wall-clock limit of a seed of sc: the -seed-timeout flag, or by
 // default the run's virtual duration (a run slower than real time is thousands of times
@@ -58,10 +51,6 @@ func abortReport(o *scenarios.Outcome, limit time.Duration) string {
 // It returns the exit status: exitFailed if a seed failed, else exitInconclusive if one
 // was aborted or inconclusive.
 func runMany(w, stderr io.Writer, sc scenarios.Scenario, seeds []uint64, f *seedFlags, verbose bool) int {
-	if f.seedTimeout < 0 {
-		fmt.Fprintf(stderr, "raftsim run: -seed-timeout must not be negative, got %v\n", f.seedTimeout)
-		return exitUsage
-	}
 	limits := make([]time.Duration, len(seeds))
 	for i, seed := range seeds {
 		limits[i] = seedTimeout(sc, seed, f.seedTimeout)

@@ -73,9 +73,11 @@ func TestSeedTimeoutDefault(t *testing.T) {
 	if got := seedTimeout(short, 1, 0); got != minSeedTimeout {
 		t.Errorf("happy-path seed timeout %v, want the minimum %v", got, minSeedTimeout)
 	}
-	var b bytes.Buffer
-	if code := runMany(&b, &b, short, []uint64{1, 2}, &seedFlags{parallel: 1, seedTimeout: -time.Second}, false); code != exitUsage ||
-		!strings.Contains(b.String(), "-seed-timeout") || strings.Contains(b.String(), "trace:") {
-		t.Errorf("a negative -seed-timeout: exit %d, want %d with a message and no seed run:\n%s", code, exitUsage, b.String())
+	for _, bad := range []string{"-1s", "0", "soon"} {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"run", "-scenario", "happy-path", "-seeds", "2", "-seed-timeout", bad}, &stdout, &stderr)
+		if code != exitUsage || stdout.Len() > 0 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), "-seed-timeout") {
+			t.Errorf("-seed-timeout %s: exit %d, want %d with one line on stderr and no seed run:\nstdout: %s\nstderr: %s", bad, code, exitUsage, stdout.String(), stderr.String())
+		}
 	}
 }
