@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"raftsim/linearizability"
 )
@@ -28,19 +29,26 @@ func init() {
 	})
 }
 
-var longFlag = flag.Bool("long", false, "run every scenario with seeds 1..200 (unless -seed or -seeds says otherwise)")
+var (
+	longFlag        = flag.Bool("long", false, "run every scenario with seeds 1..200 (unless -seed or -seeds says otherwise)")
+	seedTimeoutFlag = flag.Duration("seed-timeout", time.Minute, "fail a seed still running after this much wall-clock time (a last resort behind the Work Bound check)")
+)
 
 // longSeeds is how many seeds each scenario runs with -long.
 const longSeeds = 200
 
-// quickSeeds is how many seeds each scenario runs in the default `go test ./...`.
-const quickSeeds = 5
+// quickSeeds is how many seeds each scenario runs in the default `go test ./...`, and
+// shortSeeds with -short.
+const (
+	quickSeeds = 5
+	shortSeeds = 1
+)
 
 // TestMain refuses bad -seed/-seeds flags before any test runs, as raftsim does: a
 // mistake in them is a usage error (exit 2), not a run of the wrong seeds.
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if _, err := selectTestSeeds(testSeedFlags, *longFlag); err != nil {
+	if _, err := selectTestSeeds(testSeedFlags, *longFlag, testing.Short()); err != nil {
 		fmt.Fprintf(os.Stderr, "scenarios: %v\n", err)
 		os.Exit(2)
 	}
@@ -48,22 +56,26 @@ func TestMain(m *testing.M) {
 }
 
 // selectTestSeeds is the seeds that the flags f and -long select: f's choice if it makes
-// one, else seeds 1..longSeeds with -long, else seeds 1..quickSeeds.
-func selectTestSeeds(f SeedFlags, long bool) ([]uint64, error) {
+// one, else seeds 1..longSeeds with -long, else seeds 1..quickSeeds (1..shortSeeds with
+// -short).
+func selectTestSeeds(f SeedFlags, long, short bool) ([]uint64, error) {
 	seeds, err := f.Select(MaxSweep)
 	if err != nil || seeds != nil {
 		return seeds, err
 	}
 	n := quickSeeds
-	if long {
+	switch {
+	case long:
 		n = longSeeds
+	case short:
+		n = shortSeeds
 	}
 	return SeedFlags{Seeds: strconv.Itoa(n), SeedsSet: true}.Select(MaxSweep)
 }
 
 // testSeeds is the seeds selected by the flags (TestMain has refused bad ones).
 func testSeeds() []uint64 {
-	seeds, err := selectTestSeeds(testSeedFlags, *longFlag)
+	seeds, err := selectTestSeeds(testSeedFlags, *longFlag, testing.Short())
 	if err != nil {
 		panic("scenarios: TestMain let bad seed flags through: " + err.Error())
 	}
@@ -79,7 +91,14 @@ func TestScenarios(t *testing.T) {
 			t.Parallel()
 			failures := 0
 			for _, seed := range seeds {
-				o := Run(sc, seed, Options{})
+				deadline := time.Now().Add(*seedTimeoutFlag)
+				o := Run(sc, seed, Options{Interrupt: func() bool { return time.Now().After(deadline) }})
+				if o.Interrupted {
+					failures++
+					t.Errorf("scenario %s seed %d aborted: still running after the wall-clock limit %v (-seed-timeout): a runaway the Work Bound check missed, or an overloaded machine\nreplay: %s",
+						sc.Name, seed, *seedTimeoutFlag, ReplayCommand(sc.Name, seed, Overrides{}))
+					continue
+				}
 				if o.Failed() || o.Inconclusive() {
 					failures++
 					writeVisualization(t, &o)
@@ -227,12 +246,16 @@ func TestSelectTestSeeds(t *testing.T) {
 		name    string
 		flags   SeedFlags
 		long    bool
+		short   bool
 		want    []uint64 // nil: the first and last seeds are wantN's
 		wantN   int
 		wantErr string
 	}{
 		{name: "default", wantN: quickSeeds},
 		{name: "long", long: true, wantN: longSeeds},
+		{name: "short", short: true, wantN: shortSeeds},
+		{name: "long wins over short", long: true, short: true, wantN: longSeeds},
+		{name: "seeds wins over short", flags: SeedFlags{Seeds: "7", SeedsSet: true}, short: true, wantN: 7},
 		{name: "seed wins over long", flags: SeedFlags{Seed: "3", SeedSet: true}, long: true, want: []uint64{3}},
 		{name: "seeds wins over long", flags: SeedFlags{Seeds: "7", SeedsSet: true}, long: true, wantN: 7},
 		{name: "seed and seeds", flags: SeedFlags{Seed: "3", SeedSet: true, Seeds: "50", SeedsSet: true}, wantErr: "not both"},
@@ -243,7 +266,7 @@ func TestSelectTestSeeds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := selectTestSeeds(tt.flags, tt.long)
+			got, err := selectTestSeeds(tt.flags, tt.long, tt.short)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one mentioning %q", err, tt.wantErr)

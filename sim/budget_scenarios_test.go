@@ -8,7 +8,7 @@ import (
 	"raftsim/sim"
 )
 
-var workSeeds = flag.Int("work-seeds", 2, "seeds per scenario for TestWorkBoundHeadroom (200 to measure the headroom)")
+var workSeeds = flag.Int("work-seeds", 0, "seeds per scenario for TestWorkBoundHeadroom (default 2, 1 with -short; 200 to measure the headroom)")
 
 // maxWorkUse is the largest share of a Work Bound limit a scenario's run may use: the
 // limits are WorkSafetyFactor times a healthy run's need, so a scenario that gets within
@@ -35,7 +35,7 @@ func TestWorkBoundHeadroom(t *testing.T) {
 		}
 	}
 	for _, sc := range scenarios.All() {
-		for seed := uint64(1); seed <= uint64(*workSeeds); seed++ {
+		for seed := uint64(1); seed <= headroomSeeds(); seed++ {
 			o := scenarios.Run(sc, seed, scenarios.Options{})
 			if o.Failure != nil && o.Failure.Check == sim.WorkBoundCheck {
 				t.Errorf("%s", scenarios.Report(&o))
@@ -58,4 +58,15 @@ func TestWorkBoundHeadroom(t *testing.T) {
 			t.Errorf("%s: %s seed %d used %d of the limit %d (%.2f), over %.2f", x.name, x.w.scenario, x.w.seed, x.w.peak, x.w.limit, x.w.share, maxWorkUse)
 		}
 	}
+}
+
+// headroomSeeds is how many seeds per scenario TestWorkBoundHeadroom runs.
+func headroomSeeds() uint64 {
+	switch {
+	case *workSeeds > 0:
+		return uint64(*workSeeds)
+	case testing.Short():
+		return 1
+	}
+	return 2
 }
