@@ -91,8 +91,9 @@
 // History. Every invocation and every response (OK, give-up, or still pending at the end)
 // takes the next value of one counter, in processing order, so stamps are unique and
 // strictly ordered; Result.History holds the operations as linearizability.Op, and every
-// timeline Happening records the counter's value, from which Result.Annotations (crash
-// windows, link changes, leaders' terms) are built at the end.
+// timeline Happening records the counter's value, from which Result.Annotations are built
+// at the end: windows for crashes, pauses (to their end, Happening.Until), link changes and
+// leaders' terms, and an instant for every other happening, so that every kind is drawn.
 //
 // Partitions and clients: Partition places listed client addresses in their group; an
 // unlisted client stays connected to every server (a partition of servers alone does not
@@ -105,6 +106,13 @@
 // monotonic. A node's WakeAt is a local time; the host converts it to the earliest virtual
 // time at which the local clock reaches it (rounding up, never early), and moves the wake
 // event when the clock changes. The clock survives crashes (it is the machine's).
+//
+// Work Bound (Config.WorkLimits). After every event the world counts events and server
+// messages per window of virtual time and packets in flight; over ten times what a healthy
+// run of the configuration can need, the run fails with the Work Bound check, so a bug that
+// makes messages multiply is a failure with a seed, not a hang. Config.Interrupt is the one
+// hook outside the determinism boundary: the seed runners poll the wall clock through it to
+// stop a run, which it can only stop, never change.
 //
 // BeforeSend. A scenario hook runs after a step's durable write and checks and before its
 // messages and replies leave; if it crashes the node, nothing of the step leaves the node.
