@@ -51,26 +51,54 @@ func abortReport(o *scenarios.Outcome, limit time.Duration) string {
 // It returns the exit status: exitFailed if a seed failed, else exitInconclusive if one
 // was aborted or inconclusive.
 func runMany(w, stderr io.Writer, sc scenarios.Scenario, seeds []uint64, f *seedFlags, verbose bool) int {
-	limits := make([]time.Duration, len(seeds))
+	t := sweep{limits: make([]time.Duration, len(seeds)), outcomes: make([]scenarios.Outcome, len(seeds))}
 	for i, seed := range seeds {
-		limits[i] = seedTimeout(sc, seed, f.seedTimeout)
+		t.limits[i] = seedTimeout(sc, seed, f.seedTimeout)
 	}
-	parallel := f.parallel
-	outcomes := make([]scenarios.Outcome, len(seeds))
-	done := make([]chan struct{}, len(seeds))
+	done, wait := t.start(sc, seeds, f)
+	for i := range seeds {
+		<-done[i] // print in seed order as results arrive
+		o := &t.outcomes[i]
+		status := t.tally(i)
+		if status == "FAILED" {
+			visualize(stderr, o, f.htmlDir)
+		}
+		fmt.Fprintf(w, "trace: %016x  seed %d  %s  (%d events, %d commits, %d client ops)\n",
+			o.TraceHash, o.Seed, status, o.Counts.Events, o.Counts.Commits, o.Counts.ClientOps)
+		if verbose {
+			writeStory(w, o)
+		}
+	}
+	wait()
+	return t.summarize(w, sc, f)
+}
+
+// sweep holds a sweep's outcomes, their wall-clock limits, and the tally by verdict
+// (indexes into outcomes).
+type sweep struct {
+	limits                      []time.Duration
+	outcomes                    []scenarios.Outcome
+	failed, inconclusive, abort []int
+	violations                  int
+}
+
+// start runs the seeds on up to f.parallel goroutines; done[i] is closed when outcome i
+// is in, and wait returns once every goroutine has ended.
+func (t *sweep) start(sc scenarios.Scenario, seeds []uint64, f *seedFlags) (done []chan struct{}, wait func()) {
+	done = make([]chan struct{}, len(seeds))
 	for i := range done {
 		done[i] = make(chan struct{})
 	}
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for g := 0; g < parallel && g < len(seeds); g++ {
+	for g := 0; g < f.parallel && g < len(seeds); g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
 				opts := f.options()
-				opts.Interrupt = wallClockLimit(limits[i])
-				outcomes[i] = scenarios.Run(sc, seeds[i], opts)
+				opts.Interrupt = wallClockLimit(t.limits[i])
+				t.outcomes[i] = scenarios.Run(sc, seeds[i], opts)
 				close(done[i])
 			}
 		}()
@@ -81,54 +109,53 @@ func runMany(w, stderr io.Writer, sc scenarios.Scenario, seeds []uint64, f *seed
 		}
 		close(next)
 	}()
-	var failed, inconclusive, aborted []int
-	violations := 0
-	for i := range seeds {
-		<-done[i] // print in seed order as results arrive
-		o := &outcomes[i]
-		status := "ok"
-		switch {
-		case o.Interrupted:
-			status = fmt.Sprintf("ABORTED (wall-clock limit %v)", limits[i])
-			aborted = append(aborted, i)
-		case o.Failed():
-			status = "FAILED"
-			failed = append(failed, i)
-			visualize(stderr, o, f.htmlDir)
-		case o.Inconclusive():
-			status = "INCONCLUSIVE"
-			inconclusive = append(inconclusive, i)
-		case o.ViolationExpected && o.Linearizability.Verdict == linearizability.NotLinearizable:
-			status = "ok (violation found, as expected)"
-			violations++
-		}
-		fmt.Fprintf(w, "trace: %016x  seed %d  %s  (%d events, %d commits, %d client ops)\n",
-			o.TraceHash, o.Seed, status, o.Counts.Events, o.Counts.Commits, o.Counts.ClientOps)
-		if verbose {
-			writeStory(w, o)
-		}
+	return done, wg.Wait
+}
+
+// tally counts outcome i by its verdict and returns the status its line shows.
+func (t *sweep) tally(i int) string {
+	o := &t.outcomes[i]
+	switch {
+	case o.Interrupted:
+		t.abort = append(t.abort, i)
+		return fmt.Sprintf("ABORTED (wall-clock limit %v)", t.limits[i])
+	case o.Failed():
+		t.failed = append(t.failed, i)
+		return "FAILED"
+	case o.Inconclusive():
+		t.inconclusive = append(t.inconclusive, i)
+		return "INCONCLUSIVE"
+	case o.ViolationExpected && o.Linearizability.Verdict == linearizability.NotLinearizable:
+		t.violations++
+		return "ok (violation found, as expected)"
 	}
-	wg.Wait()
+	return "ok"
+}
+
+// summarize prints the summary line, then every failure, inconclusive and aborted seed in
+// full, and returns the exit status.
+func (t *sweep) summarize(w io.Writer, sc scenarios.Scenario, f *seedFlags) int {
+	n := len(t.outcomes)
 	abortedText := ""
-	if len(aborted) > 0 {
-		abortedText = fmt.Sprintf(", %d aborted (wall-clock limit)", len(aborted))
+	if len(t.abort) > 0 {
+		abortedText = fmt.Sprintf(", %d aborted (wall-clock limit)", len(t.abort))
 	}
 	fmt.Fprintf(w, "\nscenario %s%s: %d seeds, %d passed, %d failed, %d inconclusive%s\n",
-		sc.Name, f.options().Overrides.Flags(), len(seeds), len(seeds)-len(failed)-len(inconclusive)-len(aborted),
-		len(failed), len(inconclusive), abortedText)
-	if violations > 0 {
-		fmt.Fprintf(w, "expected linearizability violations found in %d of %d seeds\n", violations, len(seeds))
+		sc.Name, f.options().Overrides.Flags(), n, n-len(t.failed)-len(t.inconclusive)-len(t.abort),
+		len(t.failed), len(t.inconclusive), abortedText)
+	if t.violations > 0 {
+		fmt.Fprintf(w, "expected linearizability violations found in %d of %d seeds\n", t.violations, n)
 	}
-	for _, i := range append(failed, inconclusive...) {
-		fmt.Fprintf(w, "\n%s\n", scenarios.Report(&outcomes[i]))
+	for _, i := range append(t.failed, t.inconclusive...) {
+		fmt.Fprintf(w, "\n%s\n", scenarios.Report(&t.outcomes[i]))
 	}
-	for _, i := range aborted {
-		fmt.Fprintf(w, "\n%s\n", abortReport(&outcomes[i], limits[i]))
+	for _, i := range t.abort {
+		fmt.Fprintf(w, "\n%s\n", abortReport(&t.outcomes[i], t.limits[i]))
 	}
 	switch {
-	case len(failed) > 0:
+	case len(t.failed) > 0:
 		return exitFailed
-	case len(inconclusive) > 0 || len(aborted) > 0:
+	case len(t.inconclusive) > 0 || len(t.abort) > 0:
 		return exitInconclusive
 	}
 	return exitOK
