@@ -294,7 +294,7 @@ const TransferLiveness = "Transfer Liveness"
 
 // stepTransfer notices a transfer starting or ending in h's step and runs
 // TransferLiveness; the host calls it only while a transfer is under way or just ended.
-func (w *World) stepTransfer(h *host, v *node.View, local time.Duration) {
+func (w *World) stepTransfer(h *machine, v *node.View, local time.Duration) {
 	if v.TransferTarget != h.transfer {
 		w.observeTransfer(h, v)
 	}
@@ -305,7 +305,7 @@ func (w *World) stepTransfer(h *host, v *node.View, local time.Duration) {
 
 // checkTransferLiveness runs TransferLiveness after a step of h (local: its clock reading
 // for the step; v: its view after it), whose view shows a transfer.
-func (w *World) checkTransferLiveness(h *host, v *node.View, local time.Duration) {
+func (w *World) checkTransferLiveness(h *machine, v *node.View, local time.Duration) {
 	if v.Role != node.Leader {
 		return
 	}
@@ -323,7 +323,7 @@ func (w *World) checkTransferLiveness(h *host, v *node.View, local time.Duration
 // transfer started, or ended. One that ends while h still leads in the same term was
 // aborted; one that ends as h steps down is completed when its target takes office
 // (observeRole), or fails if another server does.
-func (w *World) observeTransfer(h *host, v *node.View) {
+func (w *World) observeTransfer(h *machine, v *node.View) {
 	was := h.transfer
 	h.transfer = v.TransferTarget
 	if v.TransferTarget != node.None {
@@ -361,7 +361,7 @@ func (w *World) endTransferWatch(id node.ID, term node.Term) {
 // observeConfigs traces the configuration entries among es, just written by h (the host
 // calls it for leaders, and for everyone when tracing), and puts a leader's on the timeline ("node 1 (leader) appended configuration voters [1 2 3 4]
 // (joint with [1 2 3])"). Their commitment is noted by observeCommits.
-func (w *World) observeConfigs(h *host, es []node.Entry, v *node.View) {
+func (w *World) observeConfigs(h *machine, es []node.Entry, v *node.View) {
 	for i := range es {
 		if es[i].Kind != node.EntryConfig {
 			continue
@@ -371,7 +371,7 @@ func (w *World) observeConfigs(h *host, es []node.Entry, v *node.View) {
 }
 
 //go:noinline
-func (w *World) configNote(h *host, e *node.Entry, v *node.View) {
+func (w *World) configNote(h *machine, e *node.Entry, v *node.View) {
 	conf, err := node.DecodeConfiguration(e.Data)
 	desc := conf.String()
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // TestAnnotationsDrawEveryHappening builds a timeline with one happening of every kind and
 // checks that each is drawn: an annotation starts or ends at its stamp and names it.
 func TestAnnotationsDrawEveryHappening(t *testing.T) {
-	w := &World{hosts: make([]*host, 3), now: 10 * time.Second}
+	w := &World{hosts: make([]*machine, 3), now: 10 * time.Second}
 	add := func(kind HappeningKind, id node.ID, text string) *Happening {
 		w.stamp += 10
 		w.now = time.Duration(w.stamp) * time.Millisecond

@@ -179,7 +179,7 @@ func (w *World) deliverRequest(slot uint64, p *packet) {
 
 // sendReply hands a server's reply to the network, addressed to its client (or to the
 // admin client, kv.ClientID len(clients)+1, whose address follows the clients').
-func (w *World) sendReply(h *host, r *node.Reply) {
+func (w *World) sendReply(h *machine, r *node.Reply) {
 	if r.Client < 1 || r.Client > kv.ClientID(len(w.clients)+1) {
 		w.Failf("Client protocol", "node %d replied to client %d, which does not exist (clients are 1..%d, the admin client %d): %+v",
 			h.id, r.Client, len(w.clients), len(w.clients)+1, *r)

@@ -77,7 +77,7 @@ func (c *clock) jump(now, d time.Duration) {
 }
 
 // local is h's local clock reading now.
-func (w *World) local(h *host) time.Duration { return h.clock.at(w.now) }
+func (w *World) local(h *machine) time.Duration { return h.clock.at(w.now) }
 
 // LocalTime is node id's local clock reading now.
 func (w *World) LocalTime(id node.ID) time.Duration { return w.local(w.host(id)) }

@@ -10,7 +10,7 @@
 // draws in one subsystem does not reshuffle the others. Every processed event extends a 64-bit trace hash; two runs with the
 // same scenario and seed have the same hash on every machine.
 //
-// Hosts. Each simulated machine is a host: a Server (the Raft implementation, reached through
+// Hosts. Each simulated machine is a host (package sim/host, the unit the model checker steps too): a Server (the Raft implementation, reached through
 // the small Server interface so that other implementations can be driven through an
 // adapter), a simulated disk and a local clock. The host honours the step contract: it makes
 // an output's durable part durable before any of the output's messages leave, and a
@@ -117,5 +117,5 @@
 // BeforeSend. A scenario hook runs after a step's durable write and checks and before its
 // messages and replies leave; if it crashes the node, nothing of the step leaves the node.
 //
-// Imports: node, node/kv, netsim, sim/check, linearizability and the standard library.
+// Imports: node, node/kv, netsim, sim/check, sim/host, linearizability and the standard library.
 package sim

@@ -15,7 +15,7 @@ import (
 // This file is the World's surface for scenarios: faults to inject and state to observe.
 // Every fault is traced, hashed and recorded on the timeline.
 
-func (w *World) host(id node.ID) *host {
+func (w *World) host(id node.ID) *machine {
 	if id < 1 || int(id) > len(w.hosts) {
 		panic(fmt.Sprintf("sim: no node %d in a cluster of %d", id, len(w.hosts)))
 	}
@@ -37,18 +37,17 @@ func (w *World) Crash(id node.ID) {
 	if !h.up {
 		return
 	}
-	h.up, h.srv = false, nil
+	lost, lastLost := h.unit.Crash()
+	h.up = false
 	h.wakeWant, h.wakeAt = 0, 0
 	h.pausedUntil = 0
 	w.counts.Crashes++
 	w.check.Crash(w.now, id)
 	text := fmt.Sprintf("node %d crashed", id)
-	if n := len(h.saves); n > 0 {
+	if lost > 0 {
 		// The background write is lost; the disk keeps its older snapshot and full log.
-		w.counts.SnapshotsLost += uint64(n)
-		text += fmt.Sprintf(" (losing the write of its snapshot at index %d)", h.saves[n-1].snap.Index)
-		clear(h.saves)
-		h.saves = h.saves[:0]
+		w.counts.SnapshotsLost += uint64(lost)
+		text += fmt.Sprintf(" (losing the write of its snapshot at index %d)", lastLost)
 	}
 	w.faultEvent(HappenCrash, id, text)
 }
@@ -60,10 +59,11 @@ func (w *World) Restart(id node.ID) {
 		return
 	}
 	w.counts.Restarts++
-	text := fmt.Sprintf("node %d restarted from disk (term %d, %d entries)", id, h.disk.hardState.Term, len(h.disk.log))
-	if s := h.disk.snapshot; s.Index > 0 {
+	d := h.disk()
+	text := fmt.Sprintf("node %d restarted from disk (term %d, %d entries)", id, d.HardState().Term, len(d.Log()))
+	if s := d.Snapshot(); s.Index > 0 {
 		text = fmt.Sprintf("node %d restarted from disk (term %d, snapshot at index %d, %d entries after it)",
-			id, h.disk.hardState.Term, s.Index, len(h.disk.log))
+			id, d.HardState().Term, s.Index, len(d.Log()))
 	}
 	w.faultEvent(HappenRestart, id, text)
 	if err := w.boot(h); err != nil {
@@ -257,14 +257,14 @@ func (w *World) View(id node.ID) node.View { return w.host(id).lastView }
 
 // Disk is node id's durable state: its hard state, its latest durable snapshot and the log
 // after it (read-only).
-func (w *World) Disk(id node.ID) node.DurableState { return w.host(id).disk.state() }
+func (w *World) Disk(id node.ID) node.DurableState { return w.host(id).disk().State() }
 
 // NodeStats is node id's counters in its current life (node.Stats: elections, pre-votes,
 // transfers, rejected inputs), if its server reports them (the raftsim node does); zero
 // for a crashed node or a server that does not.
 func (w *World) NodeStats(id node.ID) node.Stats {
 	h := w.host(id)
-	if s, ok := h.srv.(interface{ Stats() node.Stats }); ok && h.up {
+	if s, ok := h.unit.Server().(interface{ Stats() node.Stats }); ok && h.up {
 		return s.Stats()
 	}
 	return node.Stats{}
@@ -272,7 +272,7 @@ func (w *World) NodeStats(id node.ID) node.Stats {
 
 // SavingSnapshot reports whether a snapshot write is in progress on node id's disk
 // (node.Output.SaveSnapshot, taking Config.Node.SnapshotDelay).
-func (w *World) SavingSnapshot(id node.ID) bool { return len(w.host(id).saves) > 0 }
+func (w *World) SavingSnapshot(id node.ID) bool { return len(w.host(id).unit.Saves()) > 0 }
 
 // Leader is the live node that is leader in the highest term, or None. Every server
 // counts, spares included.
@@ -339,9 +339,9 @@ func (w *World) Describe() string {
 		if v.TransferTarget != node.None {
 			fmt.Fprintf(&b, "; transferring leadership to %d", v.TransferTarget)
 		}
-		if v.SnapshotIndex > 0 || h.disk.snapshot.Index > 0 {
+		if d := h.disk(); v.SnapshotIndex > 0 || d.Snapshot().Index > 0 {
 			fmt.Fprintf(&b, " snapshot %d (%d entries after it; disk snapshot %d, %d entries)",
-				v.SnapshotIndex, len(v.Log), h.disk.snapshot.Index, len(h.disk.log))
+				v.SnapshotIndex, len(v.Log), d.Snapshot().Index, len(d.Log()))
 		}
 		b.WriteByte('\n')
 	}

@@ -2,25 +2,24 @@ package sim
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"raftsim/node"
 	"raftsim/node/kv"
+	"raftsim/sim/host"
 )
 
-// host is one simulated machine: a server, its disk and its clock.
-type host struct {
-	id  node.ID
-	srv Server // nil while crashed
-	up  bool
+// machine is one simulated machine as the world sees it: the host unit (the server on its
+// disk, package sim/host) plus what belongs to the world: the machine's clock, its pause,
+// its wake-up bookkeeping and what the timeline remembers of its last step.
+type machine struct {
+	id   node.ID
+	unit *host.Host
+	// up mirrors unit.Up(), read on every delivery.
+	up bool
 	// pausedUntil is when a pause (a long GC, a stalled VM) ends: until then the server
 	// processes nothing, and whatever arrives for it waits (0: not paused).
 	pausedUntil time.Duration
-	// life counts the host's boots; wake events of an earlier life are ignored, and each
-	// life's election timer draws from its own stream.
-	life uint64
-	disk disk
 
 	// Wake-up bookkeeping: at most one live wake event per host. wakeWant is the virtual
 	// time the server last asked for (0: none); wakeAt the time of the live wake event
@@ -42,197 +41,65 @@ type host struct {
 	// clock maps virtual time to the host's local time. It survives crashes (it is the
 	// machine's clock, not the server's).
 	clock clock
-
-	// saves are the snapshot writes in progress (normally at most one); saveGen numbers
-	// them across lives, so that the event of a write lost in a crash finds nothing.
-	saves   []pendingSave
-	saveGen uint64
 }
 
-// disk is a host's simulated stable storage: the hard state, the latest durable snapshot,
-// and the log after it. Writes made in a step are synchronous (what a step reported as
-// durable survives a crash); a snapshot the server took of its own state machine
-// (Output.SaveSnapshot) is written in the background (see pendingSave) and only replaces
-// the disk's snapshot, and releases the log prefix it covers, when that write ends.
-type disk struct {
-	hardState node.HardState
-	// snapshot is the latest durable snapshot (zero: none); log holds the entries after
-	// it, log[k].Index == snapshot.Index+k+1.
-	snapshot node.Snapshot
-	// log shares entries with the server and with in-flight messages; entries are
-	// immutable, and writes never store into an existing slot (see write).
-	log []node.Entry
-}
+// life is the number of the machine's boots; wake events of an earlier life are ignored,
+// and each life's election timer draws from its own stream.
+func (h *machine) life() uint64 { return h.unit.Life() }
 
-// lastIndex is the index of the disk's last entry (the snapshot's if the log is empty).
-func (d *disk) lastIndex() node.Index { return d.snapshot.Index + node.Index(len(d.log)) }
+// disk is the machine's disk (read-only).
+func (h *machine) disk() *host.Disk { return h.unit.Disk() }
 
-// write applies one output's durable part, in the order node.Output documents: hard
-// state, then InstallSnapshot, then Entries.
-func (d *disk) write(out *node.Output) {
-	if out.HardStateChanged {
-		d.hardState = out.HardState
-	}
-	if out.InstallSnapshot != nil {
-		d.install(out.InstallSnapshot)
-	}
-	if len(out.Entries) == 0 {
-		return
-	}
-	first := out.Entries[0].Index
-	base := d.snapshot.Index
-	if first <= base || first > d.lastIndex()+1 {
-		panic(fmt.Sprintf("sim: invariant broken: durable write at index %d does not follow the disk's snapshot at %d and log of %d entries after it",
-			first, base, len(d.log)))
-	}
-	keep := d.log
-	if k := int(first - base - 1); k < len(d.log) {
-		// A truncation: cut with a full slice expression so that the append below copies
-		// rather than overwriting entries that older messages or the server still share.
-		keep = d.log[:k:k]
-	}
-	d.log = append(keep, out.Entries...)
-}
-
-// install makes a snapshot received from the leader durable (node.Output.InstallSnapshot,
-// Figure 13): the log keeps its entries after the snapshot only if it holds the
-// snapshot's last entry (same index and term); otherwise it is emptied. The kept suffix is
-// copied, so that the discarded prefix's memory is released.
-func (d *disk) install(s *node.Snapshot) {
-	if s.Index < d.snapshot.Index {
-		panic(fmt.Sprintf("sim: invariant broken: InstallSnapshot at index %d is older than the disk's snapshot at index %d",
-			s.Index, d.snapshot.Index))
-	}
-	base := d.snapshot.Index
-	switch {
-	case s.Index == base && s.Term == d.snapshot.Term:
-		// The same snapshot: the whole log follows it.
-	case s.Index > base && s.Index <= d.lastIndex() && d.log[s.Index-base-1].Term == s.Term:
-		d.log = slices.Clone(d.log[s.Index-base:])
-	default:
-		d.log = nil
-	}
-	d.snapshot = *s
-}
-
-// compact makes the server's own snapshot s durable, if it is newer than the disk's, and
-// drops the log entries it covers, copying the suffix into a fresh slice so that the
-// dropped prefix's memory is released. It returns a description of the problem if s does
-// not fit the disk's log (a snapshot beyond the durable log, or of another term than the
-// durable entry at its index): a server bug.
-func (d *disk) compact(s *node.Snapshot) (problem string) {
-	if s.Index <= d.snapshot.Index {
-		return "" // the disk already holds a snapshot at least as new (an install overtook it)
-	}
-	base := d.snapshot.Index
-	if s.Index > d.lastIndex() {
-		return fmt.Sprintf("snapshot at index %d is beyond the durable log, which ends at %d", s.Index, d.lastIndex())
-	}
-	if t := d.log[s.Index-base-1].Term; t != s.Term {
-		return fmt.Sprintf("snapshot at index %d has term %d, but the durable entry there has term %d", s.Index, s.Term, t)
-	}
-	d.log = slices.Clone(d.log[s.Index-base:])
-	d.snapshot = *s
-	return ""
-}
-
-// state is the durable state a restarted server is rebuilt from.
-func (d *disk) state() node.DurableState {
-	return node.DurableState{HardState: d.hardState, Snapshot: d.snapshot, Log: d.log[:len(d.log):len(d.log)]}
-}
-
-// pendingSave is a snapshot write in progress on a host's disk (node.Output.SaveSnapshot).
-// It ends SnapshotDelay after the step that asked for it, with an evSnapshot event; a
-// crash before then loses it.
-type pendingSave struct {
-	gen   uint64 // identifies the write's event
-	since time.Duration
-	snap  node.Snapshot
-}
-
-func (h *host) rejected() uint64 {
-	if s, ok := h.srv.(interface{ Stats() node.Stats }); ok {
-		return s.Stats().Rejected
-	}
-	return 0
+// failHost fails the run with a host check's problem on h.
+func (w *World) failHost(h *machine, p *host.Problem) {
+	w.fail(&Failure{Check: p.Check, Rule: p.Rule, Time: w.now, Nodes: []node.ID{h.id}, Term: p.Term, Detail: p.Detail})
 }
 
 // boot starts a new life of h from its disk.
-func (w *World) boot(h *host) error {
-	h.life++
-	seed := deriveSeed(w.cfg.Seed, streamNodeTimer, uint64(h.id), h.life)
-	srv, err := w.cfg.NewServer(w.cfg.nodeConfig(h.id, seed), h.disk.state())
+func (w *World) boot(h *machine) error {
+	seed := deriveSeed(w.cfg.Seed, streamNodeTimer, uint64(h.id), h.unit.Life()+1)
+	v, problem, err := h.unit.Boot(w.cfg.NewServer, w.cfg.nodeConfig(h.id, seed))
 	if err != nil {
-		return fmt.Errorf("sim: booting node %d: %w", h.id, err)
+		return fmt.Errorf("sim: %w", err)
 	}
-	h.srv, h.up = srv, true
+	h.up = true
 	h.wakeWant, h.wakeAt = 0, 0
 	h.applied = 0
-	v := srv.View()
 	h.lastView, h.lastRole, h.lastTerm = v, v.Role, v.Term
 	h.transfer = v.TransferTarget
-	if !w.checkRecovery(h, &v) {
+	if problem != nil {
+		w.failHost(h, problem)
 		return nil
 	}
-	if h.life > 1 {
+	if h.life() > 1 {
 		if viol := w.check.Restart(w.now, h.id, &v); viol != nil {
 			w.failWith(viol)
 			return nil
 		}
 	}
+	d := h.disk()
 	w.tracef(h.id, "boot (life %d) from disk: term %d, vote %d, snapshot at %d@t%d, %d entries after it",
-		h.life, h.disk.hardState.Term, h.disk.hardState.Vote, h.disk.snapshot.Index, h.disk.snapshot.Term, len(h.disk.log))
+		h.life(), d.HardState().Term, d.HardState().Vote, d.Snapshot().Index, d.Snapshot().Term, len(d.Log()))
 	w.step(h, node.Input{Kind: node.InputWake})
 	return nil
 }
 
 // RecoveryCheck is the name of the host's check that a restarted server starts from its
-// disk's snapshot (§7): right after boot its applied index is the snapshot's index (the
-// log before it is not replayed; nothing after it is applied before the server learns it
-// is committed) and its state machine is the snapshot's.
-const RecoveryCheck = "Snapshot Recovery"
+// disk's snapshot (host.RecoveryCheck).
+const RecoveryCheck = host.RecoveryCheck
 
-// checkRecovery runs RecoveryCheck on h's freshly booted server, whose view is v. It
-// reports whether the check held (on failure the run is already failed).
-func (w *World) checkRecovery(h *host, v *node.View) bool {
-	s := &h.disk.snapshot
-	problem := ""
-	switch {
-	case v.AppliedIndex != s.Index:
-		problem = fmt.Sprintf("booted from a disk whose snapshot ends at index %d with applied index %d: a restart must start from the snapshot, neither replaying the log from the beginning nor applying entries not known to be committed",
-			s.Index, v.AppliedIndex)
-	case v.SnapshotIndex != s.Index || v.SnapshotTerm != s.Term:
-		problem = fmt.Sprintf("booted from a disk whose snapshot ends at %d@t%d with a snapshot at %d@t%d",
-			s.Index, s.Term, v.SnapshotIndex, v.SnapshotTerm)
-	case s.Index > 0 && v.Store != nil:
-		// Rare (once per restart), so the snapshot is decoded to compare states.
-		restored, err := kv.Restore(s.Data)
-		switch {
-		case err != nil:
-			problem = fmt.Sprintf("the disk's snapshot at index %d does not decode: %v", s.Index, err)
-		case restored.Hash() != v.Store.Hash():
-			problem = fmt.Sprintf("the state machine after boot (hash %#x) is not the disk's snapshot at index %d (hash %#x)",
-				v.Store.Hash(), s.Index, restored.Hash())
-		}
-	}
-	if problem == "" {
-		return true
-	}
-	w.fail(&Failure{Check: RecoveryCheck, Rule: "§7", Time: w.now, Nodes: []node.ID{h.id}, Term: v.Term, Detail: problem})
-	return false
-}
-
-// step feeds one input to h's server and carries out the output: durable part first
-// (a snapshot to save starts its background write), then the checks, then the BeforeSend
-// hook, then messages, then replies, then applies. If the hook crashed the node, nothing
-// of the output leaves it.
-func (w *World) step(h *host, in node.Input) node.Output {
+// step feeds one input to h's server through the host unit, which makes the output's
+// durable part durable (and starts the background write of a snapshot to save) and runs
+// the Durable State check; then come the cluster checks, then the BeforeSend hook, then
+// messages, then replies, then applies. If the hook crashed the node, nothing of the
+// output leaves it.
+func (w *World) step(h *machine, in node.Input) node.Output {
 	local := w.local(h)
-	out := h.srv.Step(local, in)
-	h.disk.write(&out)
-	v := h.srv.View()
+	out, v, problem := h.unit.Step(local, in)
 	h.lastView = v
-	w.checkDurable(h, &v)
+	if problem != nil {
+		w.failHost(h, problem)
+	}
 	if viol := w.check.Step(w.now, h.id, &out, &v); viol != nil {
 		w.failWith(viol)
 	}
@@ -278,7 +145,7 @@ func (w *World) step(h *host, in node.Input) node.Output {
 // Changes the hook makes to the output are copied back.
 //
 //go:noinline
-func (w *World) callBeforeSend(h *host, out *node.Output) (crashed bool) {
+func (w *World) callBeforeSend(h *machine, out *node.Output) (crashed bool) {
 	w.hookOut = *out
 	w.beforeSend(w, h.id, &w.hookOut)
 	*out = w.hookOut
@@ -287,9 +154,10 @@ func (w *World) callBeforeSend(h *host, out *node.Output) (crashed bool) {
 }
 
 // snapshotOutputs carries out the snapshot parts of a step's output (the disk write of an
-// InstallSnapshot is already done): it counts and records an installed snapshot, and
-// starts the background write of a snapshot the server took.
-func (w *World) snapshotOutputs(h *host, in *node.Input, out *node.Output) {
+// InstallSnapshot is already done, and the host unit has started the write of a snapshot
+// to save): it counts and records an installed snapshot, and schedules the end of the
+// background write.
+func (w *World) snapshotOutputs(h *machine, in *node.Input, out *node.Output) {
 	if s := out.InstallSnapshot; s != nil {
 		w.counts.SnapshotsInstalled++
 		w.hash.word(uint64(s.Index)<<8 | 1)
@@ -303,78 +171,48 @@ func (w *World) snapshotOutputs(h *host, in *node.Input, out *node.Output) {
 	if s := out.SaveSnapshot; s != nil {
 		w.counts.SnapshotsTaken++
 		w.hash.word(uint64(s.Index)<<8 | 2)
-		h.saveGen++
-		h.saves = append(h.saves, pendingSave{gen: h.saveGen, since: w.now, snap: *s})
-		w.queue.push(event{at: w.now + w.cfg.Node.SnapshotDelay, kind: evSnapshot, node: int32(h.id), arg: h.saveGen})
+		w.queue.push(event{at: w.now + w.cfg.Node.SnapshotDelay, kind: evSnapshot, node: int32(h.id), arg: h.unit.SaveGen()})
 	}
 }
 
-// snapshotWritten ends a background snapshot write: the disk takes the snapshot and
-// releases the log prefix it covers, then the server is told with InputSnapshotSaved. A
-// write overtaken by a newer snapshot installed from the leader meanwhile is discarded
-// (the disk keeps the newer one) and the server is not told: it dropped that save when it
-// installed (node.Output.InstallSnapshot). The event of a write lost in a crash finds
-// nothing and is not an event (like a superseded wake-up).
+// snapshotWritten ends a background snapshot write (host.Host.SaveDone): the disk takes
+// the snapshot and releases the log prefix it covers, then the server is told with
+// InputSnapshotSaved. A write overtaken by a newer snapshot installed from the leader
+// meanwhile is discarded (the disk keeps the newer one) and the server is not told. The
+// event of a write lost in a crash finds nothing and is not an event (like a superseded
+// wake-up).
 func (w *World) snapshotWritten(e event) {
 	h := w.hosts[e.node-1]
-	k := slices.IndexFunc(h.saves, func(p pendingSave) bool { return p.gen == e.arg })
-	if !h.up || k < 0 {
+	p, outcome, problem := h.unit.SaveDone(e.arg)
+	if outcome == host.SaveGone {
 		return
 	}
-	p := h.saves[k]
-	h.saves = slices.Delete(h.saves, k, k+1)
-	s := &p.snap
+	took := w.local(h) - p.Since // on the machine's clock
+	s := &p.Snap
 	w.countEvent(evSnapshot, h.id, uint64(s.Index), uint64(s.Term))
-	if s.Index <= h.disk.snapshot.Index {
+	switch outcome {
+	case host.SaveOvertaken:
 		if w.cfg.Trace != nil {
 			w.tracef(h.id, "snapshot %d@t%d written after %v, overtaken by the installed snapshot at %d: discarded",
-				s.Index, s.Term, w.now-p.since, h.disk.snapshot.Index)
+				s.Index, s.Term, took, h.disk().Snapshot().Index)
 		}
 		return
-	}
-	if problem := h.disk.compact(s); problem != "" {
-		w.fail(&Failure{Check: "Durable State", Rule: "§7", Time: w.now, Nodes: []node.ID{h.id}, Term: h.lastView.Term,
-			Detail: "node.Output.SaveSnapshot: " + problem})
+	case host.SaveFailed:
+		w.failHost(h, problem)
 		return
 	}
 	w.counts.SnapshotsSaved++
 	if w.cfg.Trace != nil {
 		w.tracef(h.id, "snapshot %d@t%d written after %v (%d bytes); the disk log keeps %d entries after it",
-			s.Index, s.Term, w.now-p.since, len(s.Data), len(h.disk.log))
+			s.Index, s.Term, took, len(s.Data), len(h.disk().Log()))
 	}
 	w.note(HappenSnapshot, h.id, h.lastView.Term, fmt.Sprintf("node %d saved a snapshot at index %d", h.id, s.Index))
 	w.step(h, node.Input{Kind: node.InputSnapshotSaved, Index: s.Index})
 }
 
-// checkDurable is the persistence check: after every step the server's term, vote,
-// snapshot and log must equal what is on its disk, otherwise a crash now would lose state
-// the server has already acted on ("persist before send", Figure 2). The server's view
-// compacts its log when told InputSnapshotSaved, as the disk does, so the two stay equal.
-func (w *World) checkDurable(h *host, v *node.View) {
-	hs := h.disk.hardState
-	if hs.Term != v.Term || hs.Vote != v.Vote {
-		w.fail(&Failure{Check: "Durable State", Rule: "Figure 2", Time: w.now, Nodes: []node.ID{h.id}, Term: v.Term,
-			Detail: fmt.Sprintf("server has term %d vote %d but its disk has term %d vote %d", v.Term, v.Vote, hs.Term, hs.Vote)})
-		return
-	}
-	d := &h.disk
-	if d.snapshot.Index != v.SnapshotIndex || d.snapshot.Term != v.SnapshotTerm {
-		w.fail(&Failure{Check: "Durable State", Rule: "§7", Time: w.now, Nodes: []node.ID{h.id}, Term: v.Term,
-			Detail: fmt.Sprintf("server has a snapshot at %d@t%d but its disk has one at %d@t%d",
-				v.SnapshotIndex, v.SnapshotTerm, d.snapshot.Index, d.snapshot.Term)})
-		return
-	}
-	n := len(d.log)
-	if n != len(v.Log) || (n > 0 && (!d.log[n-1].SameAs(v.Log[n-1]) || !d.log[0].SameAs(v.Log[0]))) {
-		w.fail(&Failure{Check: "Durable State", Rule: "Figure 2", Time: w.now, Nodes: []node.ID{h.id}, Term: v.Term,
-			Detail: fmt.Sprintf("server log has last index %d but its disk log has %d (or their first or last entries differ)",
-				v.LastIndex(), d.lastIndex())})
-	}
-}
-
 // observeRole counts elections, pre-votes and leaders and records new leaders, leaders
 // stepping down and pre-candidates on the timeline.
-func (w *World) observeRole(h *host, v *node.View) {
+func (w *World) observeRole(h *machine, v *node.View) {
 	if v.Role == h.lastRole && v.Term == h.lastTerm {
 		return
 	}
@@ -410,7 +248,7 @@ func (w *World) observeRole(h *host, v *node.View) {
 
 // scheduleWake keeps one live wake event for h at the virtual time at which its local
 // clock reaches the time its server asked for (wantLocal, a local time).
-func (w *World) scheduleWake(h *host, wantLocal time.Duration) {
+func (w *World) scheduleWake(h *machine, wantLocal time.Duration) {
 	h.wakeWant = wantLocal
 	if wantLocal == 0 {
 		return
@@ -421,12 +259,12 @@ func (w *World) scheduleWake(h *host, wantLocal time.Duration) {
 	}
 	h.wakeGen++
 	h.wakeAt = at
-	w.queue.push(event{at: at, kind: evWake, node: int32(h.id), arg: h.wakeGen<<16 | h.life&0xffff})
+	w.queue.push(event{at: at, kind: evWake, node: int32(h.id), arg: h.wakeGen<<16 | h.life()&0xffff})
 }
 
 // rescheduleWake moves h's live wake event after its clock changed: a faster or jumped
 // clock reaches the wanted local time earlier.
-func (w *World) rescheduleWake(h *host) {
+func (w *World) rescheduleWake(h *machine) {
 	if !h.up || h.wakeWant == 0 {
 		return
 	}
@@ -437,7 +275,7 @@ func (w *World) rescheduleWake(h *host) {
 
 func (w *World) wake(e event) {
 	h := w.hosts[e.node-1]
-	if !h.up || e.arg != h.wakeGen<<16|h.life&0xffff {
+	if !h.up || e.arg != h.wakeGen<<16|h.life()&0xffff {
 		return // superseded or from an earlier life: not an event
 	}
 	h.wakeAt = 0
@@ -493,7 +331,7 @@ func (w *World) slot(kind packetKind, from, to int) (uint32, *packet) {
 }
 
 // send hands one message to the network and schedules its copies.
-func (w *World) send(h *host, m *node.Message) {
+func (w *World) send(h *machine, m *node.Message) {
 	w.counts.MessagesSent++
 	if m.Type == node.MsgSnap {
 		w.counts.SnapshotChunksSent++
@@ -552,7 +390,7 @@ func (w *World) deliver(e event) {
 	w.step(h, node.Input{Kind: node.InputMessage, Message: m})
 }
 
-func (w *World) dropReason(h *host) string {
+func (w *World) dropReason(h *machine) string {
 	if !h.up {
 		return "node down"
 	}

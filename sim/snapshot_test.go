@@ -38,68 +38,6 @@ func mustPanic(t *testing.T, what string, fn func()) {
 	fn()
 }
 
-// TestDiskSnapshots exercises the disk's snapshot rules directly: a saved snapshot drops
-// the prefix it covers into a fresh array; an installed one keeps the suffix only if the
-// log holds the snapshot's last entry (Figure 13); writes are placed after the snapshot.
-func TestDiskSnapshots(t *testing.T) {
-	var d disk
-	d.write(&node.Output{Entries: entries(1, 10, 1)})
-	old := d.log
-	if p := d.compact(&node.Snapshot{Index: 6, Term: 1, Data: "s6"}); p != "" {
-		t.Fatalf("compact(6): %s", p)
-	}
-	if d.snapshot.Index != 6 || !slices.Equal(indexes(d.log), []node.Index{7, 8, 9, 10}) || d.lastIndex() != 10 {
-		t.Fatalf("after compact(6): snapshot %d, log %v", d.snapshot.Index, indexes(d.log))
-	}
-	if &d.log[0] == &old[6] || cap(d.log) != len(d.log) {
-		t.Errorf("the compacted log still shares the old array (cap %d): the prefix is not released", cap(d.log))
-	}
-	// An older or equal snapshot changes nothing.
-	if p := d.compact(&node.Snapshot{Index: 4, Term: 1}); p != "" || d.snapshot.Index != 6 || len(d.log) != 4 {
-		t.Errorf("compact(4) after 6: %q, snapshot %d, %d entries", p, d.snapshot.Index, len(d.log))
-	}
-	// A snapshot that does not fit the log is reported, not applied.
-	if p := d.compact(&node.Snapshot{Index: 8, Term: 2}); !strings.Contains(p, "term") || d.snapshot.Index != 6 {
-		t.Errorf("compact(8@t2) over entries of term 1: %q, snapshot %d", p, d.snapshot.Index)
-	}
-	if p := d.compact(&node.Snapshot{Index: 11, Term: 1}); !strings.Contains(p, "beyond") || d.snapshot.Index != 6 {
-		t.Errorf("compact(11) beyond the log: %q, snapshot %d", p, d.snapshot.Index)
-	}
-	// Writes go after the snapshot; a truncation inside the suffix copies.
-	shared := d.log
-	d.write(&node.Output{Entries: entries(9, 9, 2)})
-	if !slices.Equal(indexes(d.log), []node.Index{7, 8, 9}) || d.log[2].Term != 2 || shared[2].Term != 1 {
-		t.Errorf("truncating write: log %v (terms %v), shared old slice changed: %v", indexes(d.log), d.log, shared)
-	}
-	mustPanic(t, "a write inside the snapshot", func() { d.write(&node.Output{Entries: entries(6, 7, 2)}) })
-	mustPanic(t, "a write leaving a gap", func() { d.write(&node.Output{Entries: entries(11, 11, 2)}) })
-
-	// InstallSnapshot: matching entry at its index keeps the suffix...
-	d.install(&node.Snapshot{Index: 8, Term: 1, Data: "i8"})
-	if d.snapshot.Index != 8 || !slices.Equal(indexes(d.log), []node.Index{9}) {
-		t.Errorf("install(8@t1): snapshot %d, log %v", d.snapshot.Index, indexes(d.log))
-	}
-	// ... the same snapshot keeps everything ...
-	d.install(&node.Snapshot{Index: 8, Term: 1})
-	if len(d.log) != 1 {
-		t.Errorf("install of the disk's own snapshot dropped entries: %v", indexes(d.log))
-	}
-	// ... a mismatch or a snapshot past the log empties it.
-	d.install(&node.Snapshot{Index: 9, Term: 3})
-	if d.snapshot.Index != 9 || d.snapshot.Term != 3 || len(d.log) != 0 {
-		t.Errorf("install(9@t3) over 9@t2: snapshot %d@t%d, log %v", d.snapshot.Index, d.snapshot.Term, indexes(d.log))
-	}
-	d.install(&node.Snapshot{Index: 20, Term: 3})
-	if d.snapshot.Index != 20 || len(d.log) != 0 || d.lastIndex() != 20 {
-		t.Errorf("install(20): snapshot %d, log %v", d.snapshot.Index, indexes(d.log))
-	}
-	mustPanic(t, "an install older than the disk's snapshot", func() { d.install(&node.Snapshot{Index: 3, Term: 1}) })
-	st := d.state()
-	if st.Snapshot.Index != 20 || len(st.Log) != 0 {
-		t.Errorf("state(): %+v", st)
-	}
-}
-
 // snapFake is a one-node "cluster" that commits and applies every proposal at once (as a
 // put of the proposal to key "k" by client 1, sequence number its index) and takes a
 // snapshot every threshold applied entries, to drive the host's snapshot machinery
@@ -259,7 +197,7 @@ func TestSnapshotWriteInBackground(t *testing.T) {
 			t.Errorf("at 145 ms: saving %v, disk snapshot %d, %d entries; want a write in progress over the full log of 5",
 				w.SavingSnapshot(1), d.Snapshot.Index, len(d.Log))
 		}
-		oldLog = w.host(1).disk.log
+		oldLog = w.host(1).disk().Log()
 	})
 	w.At(161*time.Millisecond, "after the write", func(w *World) {
 		d := w.Disk(1)
@@ -271,7 +209,7 @@ func TestSnapshotWriteInBackground(t *testing.T) {
 		if !slices.Equal(indexes(d.Log), []node.Index{6, 7}) {
 			t.Errorf("disk log after the save: %v, want [6 7]", indexes(d.Log))
 		}
-		if len(oldLog) > 0 && &w.host(1).disk.log[0] == &oldLog[len(oldLog)-1] {
+		if len(oldLog) > 0 && &w.host(1).disk().Log()[0] == &oldLog[len(oldLog)-1] {
 			t.Errorf("the disk log still shares the array holding the dropped prefix")
 		}
 		if v := w.View(1); v.SnapshotIndex != 5 || len(v.Log) != 2 {

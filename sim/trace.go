@@ -9,7 +9,7 @@ import (
 
 // traceStep writes the trace line of one step: the input is already on the event's line
 // (deliver/wake/propose); this line says what changed and what was sent.
-func (w *World) traceStep(h *host, out *node.Output, v *node.View) {
+func (w *World) traceStep(h *machine, out *node.Output, v *node.View) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "-> %v t%d", v.Role, v.Term)
 	if v.Vote != node.None {

@@ -11,17 +11,12 @@ import (
 	"raftsim/netsim"
 	"raftsim/node"
 	"raftsim/sim/check"
+	"raftsim/sim/host"
 )
 
-// Server is what the simulator needs of a Raft implementation. The raftsim node satisfies
-// it; another implementation is driven through an adapter that does.
-//
-// Step must be deterministic: its output may depend only on the server's state, now and
-// in. View must not change the server's state.
-type Server interface {
-	Step(now time.Duration, in node.Input) node.Output
-	View() node.View
-}
+// Server is what the simulator needs of a Raft implementation (host.Server): the raftsim
+// node satisfies it; another implementation is driven through an adapter that does.
+type Server = host.Server
 
 // World is one simulated cluster and everything around it. It is not safe for concurrent
 // use: a run belongs to one goroutine.
@@ -29,7 +24,7 @@ type World struct {
 	cfg   Config
 	now   time.Duration
 	queue eventQueue
-	hosts []*host // hosts[i] is node i+1: the Nodes initial voters, then the Spares
+	hosts []*machine // hosts[i] is node i+1: the Nodes initial voters, then the Spares
 	net   *netsim.Network
 	check *check.Checker
 
@@ -107,9 +102,9 @@ func New(cfg Config) (*World, error) {
 		random: rand.New(rand.NewPCG(deriveSeed(cfg.Seed, streamScenario, 0, 0), 1)),
 	}
 	w.load.init(cfg.Load, deriveSeed(cfg.Seed, streamWorkload, 0, 0), cfg.Nodes, servers)
-	w.hosts = make([]*host, servers)
+	w.hosts = make([]*machine, servers)
 	for i := range w.hosts {
-		w.hosts[i] = &host{id: node.ID(i + 1), clock: newClock(cfg.Clocks.DriftMax, deriveSeed(cfg.Seed, streamClock, uint64(i+1), 0))}
+		w.hosts[i] = &machine{id: node.ID(i + 1), unit: host.New(node.ID(i + 1)), clock: newClock(cfg.Clocks.DriftMax, deriveSeed(cfg.Seed, streamClock, uint64(i+1), 0))}
 		if i >= cfg.Nodes {
 			w.check.Spare(node.ID(i + 1))
 		}
@@ -208,8 +203,8 @@ func (w *World) result() Result {
 	}
 	w.counts.Commits = uint64(w.CommittedLen())
 	for _, h := range w.hosts {
-		if h.srv != nil {
-			w.counts.Rejected += h.rejected()
+		if h.up {
+			w.counts.Rejected += h.unit.Rejected()
 		}
 	}
 	return Result{
