@@ -122,6 +122,15 @@
 // unknown ID, is a simulator bug and panics. After a violation the checker's state is
 // unspecified: the simulator stops at the first.
 //
+// # Model checking
+//
+// A model checker gives each explored path its own checker: where it branches it calls
+// Clone, which is copy-on-write (two allocations; each side later copies only the records
+// it writes), and it folds AppendRecords into the state's fingerprint: a canonical binary
+// encoding of the records future verdicts depend on beyond the nodes' current states,
+// with servers renamed for symmetry reduction. AppendRecords documents what it holds and
+// what it leaves out, and why.
+//
 // Imports: node, node/kv and the standard library only. Like the rest of the simulator it follows
 // the determinism rules: no clocks, goroutines, randomness, and no range over a map.
 package check
@@ -328,7 +337,7 @@ type nodeState struct {
 	// leader's every heartbeat does not repeat the check.
 	officeTerm node.Term
 	// voteTerm and vote cache the last vote recorded for this node, so that an unchanged
-	// vote costs no map lookup.
+	// vote costs no look-up in the vote record.
 	voteTerm node.Term
 	vote     node.ID
 	// conf is the configuration in force in the node's last view (View.Config): the one a
@@ -343,10 +352,19 @@ type commitMeta struct {
 	appliedBy node.ID   // the node first seen applying it (None if none yet)
 }
 
-// voteKey names one node's vote in one term.
-type voteKey struct {
-	voter node.ID
+// voteRec is one granted vote: voter voted for cand in term.
+type voteRec struct {
 	term  node.Term
+	voter node.ID
+	cand  node.ID
+}
+
+// sessionRec is one Exactly-once record: seq is the last sequence number that took effect
+// for client on node's state machine.
+type sessionRec struct {
+	node   node.ID
+	client kv.ClientID
+	seq    uint64
 }
 
 // Checker checks one cluster's history, event by event. Create it with New.
@@ -374,11 +392,14 @@ type Checker struct {
 	match     []matchSlot // Log Matching record: match[k] is index matchBase+k+1
 	matchBase node.Index
 
-	votes map[voteKey]node.ID // granted votes, across crashes; looked up, never ranged over
+	// votes holds the granted votes, across crashes, ascending by (term, voter): a new
+	// vote is almost always of the highest term, so it is appended. A sorted slice rather
+	// than a map, so that Clone and AppendRecords need neither hashing nor sorting.
+	votes []voteRec
 
-	// sessions[id] maps each client to the last sequence number that took effect on node
-	// id's state machine (Exactly-once); looked up, never ranged over.
-	sessions []map[kv.ClientID]uint64
+	// sessions holds, ascending by (node, client), the last sequence number that took
+	// effect for each client on each node's state machine (Exactly-once).
+	sessions []sessionRec
 
 	// outside[id]: node id was declared a Spare and has not been named in any
 	// configuration the checker saw in a log or snapshot, nor held any entry: the trimming
@@ -386,6 +407,11 @@ type Checker struct {
 	// that the common case (no spares) costs one compare.
 	outside      []bool
 	outsideCount int
+
+	// shared marks the records whose backing arrays (or, for ref, the store) another
+	// checker may share since a Clone: each is copied before its first write in place
+	// (see clone.go). Always zero in a checker that was never cloned.
+	shared shareBits
 
 	// noOutput stands for a nil Output (a step that wrote, sent and applied nothing) and
 	// noSnapshot for a view without a snapshot. They are per Checker, not package-level,
@@ -405,8 +431,6 @@ func New(nodes int) *Checker {
 		ref:       ref,
 		refHash:   []uint64{ref.Hash()},
 		emptyHash: ref.Hash(),
-		votes:     make(map[voteKey]node.ID),
-		sessions:  make([]map[kv.ClientID]uint64, nodes+1),
 		outside:   make([]bool, nodes+1),
 	}
 	for i := 1; i <= nodes; i++ {

@@ -128,6 +128,7 @@ func (c *Checker) appendCommitted(e node.Entry, m commitMeta) {
 		}
 		c.sumK = k
 	}
+	own(c, sharedLeaders, &c.leaders)
 	r := &c.leaders[k]
 	if r.First == 0 {
 		r.First = e.Index
@@ -176,6 +177,7 @@ func (c *Checker) findLeader(term node.Term) (int, bool) {
 func (c *Checker) checkElectionSafety(now time.Duration, id node.ID, term node.Term) (bool, *Violation) {
 	k, found := c.findLeader(term)
 	if !found {
+		own(c, sharedLeaders, &c.leaders)
 		c.leaders = slices.Insert(c.leaders, k, LeaderRecord{Term: term, ID: id, Time: now})
 		return true, nil
 	}
@@ -284,7 +286,8 @@ func (c *Checker) checkApply(now time.Duration, id node.ID, ns *nodeState, apply
 				"node %d applies %v where node %d committed %v", id, *e, m.by, *was)
 		}
 		if m.appliedBy == node.None {
-			m.appliedBy = id
+			own(c, sharedMeta, &c.meta)
+			c.meta[e.Index-c.base-1].appliedBy = id
 		}
 		ns.applied = e.Index
 	}
@@ -313,15 +316,48 @@ func (c *Checker) checkVotes(now time.Duration, id node.ID, ns *nodeState, msgs 
 
 // recordVote records that voter voted for cand in term, and reports a second candidate.
 func (c *Checker) recordVote(now time.Duration, voter node.ID, term node.Term, cand node.ID) *Violation {
-	key := voteKey{voter: voter, term: term}
-	was, ok := c.votes[key]
+	k, ok := c.findVote(voter, term)
 	if !ok {
-		c.votes[key] = cand
+		own(c, sharedVotes, &c.votes)
+		c.votes = slices.Insert(c.votes, k, voteRec{term: term, voter: voter, cand: cand})
 		return nil
 	}
+	was := c.votes[k].cand
 	if was == cand {
 		return nil
 	}
 	return violation(OneVotePerTerm, now, term, 0, ids(voter, was, cand),
 		"node %d voted for node %d and for node %d in term %d", voter, was, cand, term)
+}
+
+// findVote returns the position of voter's vote in term in c.votes, or where it would go.
+// The newest term is the common case, so the last record is tried first.
+func (c *Checker) findVote(voter node.ID, term node.Term) (int, bool) {
+	n := len(c.votes)
+	if n == 0 || voteBefore(c.votes[n-1], term, voter) {
+		return n, false
+	}
+	return slices.BinarySearchFunc(c.votes, voteRec{term: term, voter: voter}, func(r, key voteRec) int {
+		switch {
+		case voteBefore(r, key.term, key.voter):
+			return -1
+		case r.term == key.term && r.voter == key.voter:
+			return 0
+		}
+		return 1
+	})
+}
+
+// voteBefore reports whether r sorts before the vote of voter in term.
+func voteBefore(r voteRec, term node.Term, voter node.ID) bool {
+	return r.term < term || (r.term == term && r.voter < voter)
+}
+
+// vote returns the candidate voter voted for in term, if the record has one.
+func (c *Checker) vote(voter node.ID, term node.Term) (node.ID, bool) {
+	k, ok := c.findVote(voter, term)
+	if !ok {
+		return node.None, false
+	}
+	return c.votes[k].cand, true
 }

@@ -306,7 +306,7 @@ func (c *Checker) finalVotes(now time.Duration, views []node.View) *Violation {
 			continue
 		}
 		id := node.ID(i + 1)
-		if was, ok := c.votes[voteKey{voter: id, term: v.Term}]; ok && was != v.Vote {
+		if was, ok := c.vote(id, v.Term); ok && was != v.Vote {
 			return violation(OneVotePerTerm, now, v.Term, 0, ids(id, was, v.Vote),
 				"node %d voted for node %d and for node %d in term %d", id, was, v.Vote, v.Term)
 		}

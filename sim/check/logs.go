@@ -1,6 +1,7 @@
 package check
 
 import (
+	"slices"
 	"time"
 
 	"raftsim/node"
@@ -191,12 +192,20 @@ func (c *Checker) checkLogMatching(now time.Duration, id node.ID, e node.Entry, 
 	}
 	// e.Index is at most the last index of a real log (checkLogWrite), so this stays
 	// bounded; below the floor the record is trimmed (maybeTrim).
+	had := len(c.match)
 	for c.matchBase+node.Index(len(c.match)) < e.Index {
-		c.match = append(c.match, matchSlot{})
+		c.match = append(c.match, matchSlot{}) // an append: never shared (see own)
 	}
-	slot := &c.match[e.Index-c.matchBase-1]
+	k := int(e.Index - c.matchBase - 1)
+	slot := &c.match[k]
 	r := slot.find(e.Term)
 	if r == nil {
+		if k < had && c.shared&sharedMatch != 0 {
+			c.match = slices.Clone(c.match)
+			clipMore(c.match)
+			c.shared &^= sharedMatch
+			slot = &c.match[k]
+		}
 		slot.add(matchRec{term: e.Term, prevTerm: prevTerm, kind: e.Kind, data: e.Data, by: id})
 		return nil
 	}
@@ -233,4 +242,14 @@ func (s *matchSlot) add(r matchRec) {
 		return
 	}
 	s.more = append(s.more, r)
+}
+
+// clipMore clips every slot's more to its length, in a match record just copied from one
+// another checker may share: the copy's slots then append to more arrays of their own.
+func clipMore(match []matchSlot) {
+	for k := range match {
+		if match[k].more != nil {
+			match[k].more = slices.Clip(match[k].more)
+		}
+	}
 }

@@ -126,7 +126,7 @@ func majorityOf(n int) int { return n/2 + 1 }
 // the record survives crashes), plus itself if it is a voter, must be a majority of
 // Voters and, while the configuration is joint, of Outgoing. Pre-votes (MsgPreVoteResp,
 // thesis §9.6) are not votes and are never recorded as such. A view without a
-// configuration is not checked. It costs a map look-up per voter, once per term taken.
+// configuration is not checked. It costs a binary search of the vote record per voter, once per term taken.
 func (c *Checker) checkElectionQuorum(now time.Duration, id node.ID, v *node.View) *Violation {
 	conf := &v.Config
 	if len(conf.Voters) == 0 {
@@ -157,7 +157,7 @@ func (c *Checker) votedFor(voter, cand node.ID, term node.Term) bool {
 	if voter == cand {
 		return true
 	}
-	was, ok := c.votes[voteKey{voter: voter, term: term}]
+	was, ok := c.vote(voter, term)
 	return ok && was == cand
 }
 
@@ -179,6 +179,7 @@ func (c *Checker) Spare(id node.ID) {
 	if c.outside[id] || ns.last() > 0 {
 		return
 	}
+	own(c, sharedOutside, &c.outside)
 	c.outside[id] = true
 	c.outsideCount++
 }
@@ -233,6 +234,7 @@ func (c *Checker) name(conf *node.Configuration) {
 }
 
 func (c *Checker) include(id node.ID) {
+	own(c, sharedOutside, &c.outside)
 	c.outside[id] = false
 	c.outsideCount--
 }

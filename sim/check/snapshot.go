@@ -1,6 +1,7 @@
 package check
 
 import (
+	"slices"
 	"time"
 
 	"raftsim/node"
@@ -56,6 +57,10 @@ func (c *Checker) refHashAt(i node.Index) (uint64, bool) {
 		}
 		if e.Kind == node.EntryCommand {
 			if cmd, err := kv.Decode(e.Data); err == nil && cmd.Op != kv.OpGet {
+				if c.shared&sharedRef != 0 {
+					c.ref = c.ref.Clone()
+					c.shared &^= sharedRef
+				}
 				c.ref.Apply(cmd)
 			}
 		}
@@ -235,20 +240,30 @@ func (c *Checker) maybeTrim() {
 		return
 	}
 	c.baseTerm = c.committed[drop-1].Term
-	c.committed = dropPrefix(c.committed, int(drop))
-	c.meta = dropPrefix(c.meta, int(drop))
+	c.committed = dropPrefix(c, sharedCommitted, c.committed, int(drop))
+	c.meta = dropPrefix(c, sharedMeta, c.meta, int(drop))
 	c.base = f
-	c.refHash = dropPrefix(c.refHash, int(f-c.refBase))
+	c.refHash = dropPrefix(c, sharedRefHash, c.refHash, int(f-c.refBase))
 	c.refBase = f
 	if f > c.matchBase {
-		c.match = dropPrefix(c.match, int(min(f-c.matchBase, node.Index(len(c.match)))))
+		wasShared := c.shared&sharedMatch != 0
+		c.match = dropPrefix(c, sharedMatch, c.match, int(min(f-c.matchBase, node.Index(len(c.match)))))
+		if wasShared {
+			clipMore(c.match)
+		}
 		c.matchBase = f
 	}
 }
 
-// dropPrefix removes s's first n elements in place, keeping its capacity and clearing the
-// vacated tail so that nothing it referenced stays reachable.
-func dropPrefix[T any](s []T, n int) []T {
+// dropPrefix removes s's first n elements. If s is the checker's own (bit clear in
+// c.shared) it works in place, keeping its capacity and clearing the vacated tail so that
+// nothing it referenced stays reachable; if another checker may share it (Clone), it
+// copies what stays instead, and s is the checker's own from then on.
+func dropPrefix[T any](c *Checker, bit shareBits, s []T, n int) []T {
+	if c.shared&bit != 0 {
+		c.shared &^= bit
+		return slices.Clone(s[n:])
+	}
 	m := copy(s, s[n:])
 	clear(s[m:])
 	return s[:m]
