@@ -186,6 +186,13 @@ func (w *World) sendReply(h *machine, r *node.Reply) {
 		return
 	}
 	to := len(w.hosts) + int(r.Client)
+	if w.sched != nil {
+		w.tracef(h.id, "   reply c%d#%d %v%s", r.Client, r.Seq, r.Status, replyDetail(r))
+		slot, p := w.slot(pkReply, int(h.id), to)
+		p.reply = *r
+		w.schedPut(slot)
+		return
+	}
 	delays, copies := w.net.Send(int(h.id), to)
 	if w.cfg.Trace != nil {
 		w.tracef(h.id, "   reply c%d#%d %v%s", r.Client, r.Seq, r.Status, replyDetail(r))

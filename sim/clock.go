@@ -77,7 +77,12 @@ func (c *clock) jump(now, d time.Duration) {
 }
 
 // local is h's local clock reading now.
-func (w *World) local(h *machine) time.Duration { return h.clock.at(w.now) }
+func (w *World) local(h *machine) time.Duration {
+	if w.sched != nil {
+		return w.sched.local[h.id-1] // abstract time: moved only by the schedule's fire actions
+	}
+	return h.clock.at(w.now)
+}
 
 // LocalTime is node id's local clock reading now.
 func (w *World) LocalTime(id node.ID) time.Duration { return w.local(w.host(id)) }

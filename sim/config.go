@@ -235,6 +235,14 @@ func (c *Clients) validate() error {
 	return nil
 }
 
+// NodeConfig is the node.Config of server id in its life-th boot (lives count from 1), as
+// a run boots it: the election timer's seed derives from the root seed, id and life. The
+// model checker boots its servers with it, so that a counterexample replays with the same
+// servers.
+func (c *Config) NodeConfig(id node.ID, life uint64) node.Config {
+	return c.nodeConfig(id, deriveSeed(c.Seed, streamNodeTimer, uint64(id), life))
+}
+
 // nodeConfig is the node.Config of server id with the given seed: the servers 1..Nodes
 // boot with the bootstrap configuration as peers, spares with none. A restarted server
 // gets the same Peers; its disk (log or snapshot) says which configuration is in force.

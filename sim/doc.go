@@ -117,5 +117,5 @@
 // BeforeSend. A scenario hook runs after a step's durable write and checks and before its
 // messages and replies leave; if it crashes the node, nothing of the step leaves the node.
 //
-// Imports: node, node/kv, netsim, sim/check, sim/host, linearizability and the standard library.
+// Imports: node, node/kv, netsim, sim/check, sim/host, sim/schedule, linearizability and the standard library.
 package sim

@@ -57,8 +57,7 @@ func (w *World) failHost(h *machine, p *host.Problem) {
 
 // boot starts a new life of h from its disk.
 func (w *World) boot(h *machine) error {
-	seed := deriveSeed(w.cfg.Seed, streamNodeTimer, uint64(h.id), h.unit.Life()+1)
-	v, problem, err := h.unit.Boot(w.cfg.NewServer, w.cfg.nodeConfig(h.id, seed))
+	v, problem, err := h.unit.Boot(w.cfg.NewServer, w.cfg.NodeConfig(h.id, h.unit.Life()+1))
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
@@ -335,6 +334,12 @@ func (w *World) send(h *machine, m *node.Message) {
 	w.counts.MessagesSent++
 	if m.Type == node.MsgSnap {
 		w.counts.SnapshotChunksSent++
+	}
+	if w.sched != nil {
+		slot, p := w.slot(pkMessage, int(m.From), int(m.To))
+		p.msg = *m
+		w.schedPut(slot)
+		return
 	}
 	delays, copies := w.net.Send(int(m.From), int(m.To))
 	if copies == 0 {

@@ -47,6 +47,9 @@ type World struct {
 	// timeline (the last one started), until a leader takes office.
 	transferFrom, transferTo node.ID
 
+	// sched is the schedule a schedule-mode world follows (RunSchedule), nil otherwise.
+	sched *scheduled
+
 	beforeSend func(w *World, id node.ID, out *node.Output)
 	hookOut    node.Output // the output handed to beforeSend
 
@@ -79,7 +82,10 @@ type action struct {
 }
 
 // New builds a world from cfg. It returns an error for an invalid configuration.
-func New(cfg Config) (*World, error) {
+func New(cfg Config) (*World, error) { return newWorld(cfg, nil) }
+
+// newWorld builds a world, in schedule mode if sched is not nil (see schedrun.go).
+func newWorld(cfg Config, sched *scheduled) (*World, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -94,6 +100,7 @@ func New(cfg Config) (*World, error) {
 		return nil, fmt.Errorf("sim: %w", err)
 	}
 	w := &World{
+		sched:  sched,
 		cfg:    cfg,
 		net:    net,
 		check:  check.New(servers),
