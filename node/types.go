@@ -42,6 +42,10 @@
 //     rejected (Stats.Rejected, or an error from New); a node in term MaxTerm no longer
 //     campaigns. Without the bound, one RequestVote of term 2^64-1 was granted and the
 //     next election wrapped the term to 0.
+//   - For the model checker, Node.AppendState, AppendMessage and their kin (state.go)
+//     encode a node's state and messages canonically, leaving out what cannot matter
+//     under abstract time (clock readings, the timer's random stream), with server IDs
+//     optionally renamed for symmetry reduction.
 //
 // Imports: node/kv (the state machine it applies entries to) and the standard library.
 package node

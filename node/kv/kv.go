@@ -274,21 +274,10 @@ func (s *Store) Keys() []string { return s.keys }
 // Clients returns the clients with a session, in ascending order (read-only).
 func (s *Store) Clients() []ClientID { return s.clients }
 
-// Clone returns an independent copy of s.
+// Clone returns an independent copy of s (see CloneInto).
 func (s *Store) Clone() *Store {
-	c := &Store{
-		data:     make(map[string]value, len(s.data)),
-		keys:     slices.Clone(s.keys),
-		sessions: make(map[ClientID]session, len(s.sessions)),
-		clients:  slices.Clone(s.clients),
-		hash:     s.hash,
-	}
-	for _, k := range s.keys {
-		c.data[k] = s.data[k]
-	}
-	for _, id := range s.clients {
-		c.sessions[id] = s.sessions[id]
-	}
+	c := new(Store)
+	s.CloneInto(c)
 	return c
 }
 
