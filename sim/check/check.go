@@ -323,8 +323,9 @@ type nodeState struct {
 	// immutable and logs are truncated by copying (node.Entry), so holding the slice header
 	// is enough: no copy.
 	logState
-	// snap is the View.Snapshot of the node's last view, to notice when it changes.
-	snap node.Snapshot
+	// snap is the identity of the View.Snapshot of the node's last view, to notice when it
+	// changes.
+	snap snapshotID
 	// durableSnap is the snapshot index of the node's last view. It survives Crash: the
 	// node's disk holds at least that snapshot, so a restart comes back at or above it. The
 	// trimming floor is the smallest durableSnap.
@@ -413,11 +414,16 @@ type Checker struct {
 	// (see clone.go). Always zero in a checker that was never cloned.
 	shared shareBits
 
-	// noOutput stands for a nil Output (a step that wrote, sent and applied nothing) and
-	// noSnapshot for a view without a snapshot. They are per Checker, not package-level,
-	// so that nothing a run does to them can reach another run.
-	noOutput   node.Output
-	noSnapshot node.Snapshot
+	// none holds the values that stand for a nil Output and a missing snapshot. They are
+	// per checker, not package-level, so that nothing a run does to them can reach another
+	// run; nothing writes them, so a Clone shares them (and copies 300 bytes less).
+	none *noneValues
+}
+
+// noneValues are the stand-ins of Checker.none.
+type noneValues struct {
+	output   node.Output   // a step that wrote, sent and applied nothing
+	snapshot node.Snapshot // a view without a snapshot
 }
 
 // New returns a checker for a cluster of nodes numbered 1..nodes, all live, with empty logs.
@@ -432,6 +438,7 @@ func New(nodes int) *Checker {
 		refHash:   []uint64{ref.Hash()},
 		emptyHash: ref.Hash(),
 		outside:   make([]bool, nodes+1),
+		none:      new(noneValues),
 	}
 	for i := 1; i <= nodes; i++ {
 		c.nodes[i].live = true
@@ -479,7 +486,7 @@ func (c *Checker) Step(now time.Duration, id node.ID, out *node.Output, v *node.
 		panic(fmt.Sprintf("check: Step for node %d, which crashed and was not restarted", id))
 	}
 	if out == nil {
-		out = &c.noOutput
+		out = &c.none.output
 	}
 	if x := checkMonotonic(now, id, ns, v); x != nil {
 		return x
@@ -641,7 +648,7 @@ func (c *Checker) Restart(now time.Duration, id node.ID, v *node.View) *Violatio
 	if x := c.checkCommit(now, id, ns, v); x != nil {
 		return x
 	}
-	if x := c.stepSnapshots(now, id, ns, &c.noOutput, v); x != nil {
+	if x := c.stepSnapshots(now, id, ns, &c.none.output, v); x != nil {
 		return x
 	}
 	if v.Store != nil {

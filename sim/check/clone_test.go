@@ -38,7 +38,7 @@ func dump(c *Checker) string {
 	fmt.Fprintf(&b, "ledger %d@t%d %+v\nmeta %+v\n", c.base, c.baseTerm, c.committed, c.meta)
 	fmt.Fprintf(&b, "ref %q hashes %d %v empty %#x\n", c.ref.Encode(), c.refBase, c.refHash, c.emptyHash)
 	fmt.Fprintf(&b, "match %d %+v\nvotes %+v\nsessions %+v\n", c.matchBase, c.match, c.votes, c.sessions)
-	fmt.Fprintf(&b, "outside %v %d noOutput %+v noSnapshot %+v\n", c.outside, c.outsideCount, c.noOutput, c.noSnapshot)
+	fmt.Fprintf(&b, "outside %v %d none %+v\n", c.outside, c.outsideCount, *c.none)
 	return b.String()
 }
 

@@ -118,8 +118,8 @@ func (c *Checker) checkCommit(now time.Duration, id node.ID, ns *nodeState, v *n
 // appendCommitted appends e, committed at the next index, to the ledger, and notes it in
 // the leader record of its term.
 func (c *Checker) appendCommitted(e node.Entry, m commitMeta) {
-	c.committed = append(c.committed, e)
-	c.meta = append(c.meta, m)
+	c.committed = push(c, sharedCommitted, c.committed, e)
+	c.meta = push(c, sharedMeta, c.meta, m)
 	k := c.sumK
 	if k >= len(c.leaders) || c.leaders[k].Term != e.Term {
 		var found bool

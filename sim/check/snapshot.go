@@ -64,7 +64,7 @@ func (c *Checker) refHashAt(i node.Index) (uint64, bool) {
 				c.ref.Apply(cmd)
 			}
 		}
-		c.refHash = append(c.refHash, c.ref.Hash())
+		c.refHash = push(c, sharedRefHash, c.refHash, c.ref.Hash())
 	}
 	return c.refHash[i-c.refBase], true
 }
@@ -96,16 +96,23 @@ func (c *Checker) checkState(now time.Duration, id node.ID, v *node.View) *Viola
 	return nil
 }
 
-// sameSnapshot reports whether a and b are the same snapshot (Peers aside). Comparing Data
-// costs O(1) when both share one string, as a node's output and view normally do.
 // snapOf returns v's snapshot, or the zero snapshot if it has none.
 func (c *Checker) snapOf(v *node.View) *node.Snapshot {
 	if v.Snapshot == nil {
-		return &c.noSnapshot
+		return &c.none.snapshot
 	}
 	return v.Snapshot
 }
 
+// snapshotID is what sameSnapshot compares of a snapshot: all a node's record needs.
+type snapshotID struct {
+	index node.Index
+	term  node.Term
+	data  string
+}
+
+// sameSnapshot reports whether a and b are the same snapshot (Config aside). Comparing Data
+// costs O(1) when both share one string, as a node's output and view normally do.
 func sameSnapshot(a, b *node.Snapshot) bool {
 	return a.Index == b.Index && a.Term == b.Term && a.Data == b.Data
 }
@@ -123,10 +130,10 @@ func (c *Checker) stepSnapshots(now time.Duration, id node.ID, ns *nodeState, ou
 			"the view's snapshot is at %d@t%d but its snapshot position is %d@t%d",
 			s.Index, s.Term, v.SnapshotIndex, v.SnapshotTerm)
 	}
-	changed := !sameSnapshot(s, &ns.snap)
+	changed := ns.snap != snapshotID{s.Index, s.Term, s.Data}
 	var restored *kv.Store
 	if changed {
-		ns.snap = *s
+		ns.snap = snapshotID{s.Index, s.Term, s.Data}
 		st, x := c.checkSnapshot(now, id, v, s, v.CommitIndex, "commit")
 		if x != nil {
 			return x
