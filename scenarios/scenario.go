@@ -19,7 +19,7 @@
 // Determinism: a scenario's script may draw randomness only from the world's streams
 // (World.Random, World.FaultRandom); it runs inside the simulator's single goroutine.
 //
-// Imports: sim, node, node/kv, linearizability and the standard library. No I/O: callers
+// Imports: sim, sim/schedule, node, node/kv, linearizability and the standard library. No I/O: callers
 // write the visualization (WriteVisualization takes an io.Writer).
 package scenarios
 
@@ -165,6 +165,9 @@ type Outcome struct {
 	// Visualization is the path of the history's HTML visualization, if a caller wrote
 	// one (see WriteVisualization); Report mentions it.
 	Visualization string
+	// Replay, if not empty, is the command that replays the run (a schedule's replay);
+	// otherwise Report gives ReplayCommand's.
+	Replay string
 
 	// settled is how many entries were committed settleTime before the end (see
 	// converged).
@@ -279,7 +282,11 @@ func Report(o *Outcome) string {
 	if o.Visualization != "" {
 		fmt.Fprintf(&b, "history visualization: %s\n", o.Visualization)
 	}
-	fmt.Fprintf(&b, "replay: %s", ReplayCommand(o.Scenario, o.Seed, o.Overrides))
+	replay := o.Replay
+	if replay == "" {
+		replay = ReplayCommand(o.Scenario, o.Seed, o.Overrides)
+	}
+	fmt.Fprintf(&b, "replay: %s", replay)
 	return b.String()
 }
 

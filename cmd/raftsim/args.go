@@ -68,6 +68,8 @@ type cmdArgs struct {
 	seedTimeout                                         textFlag
 	checkQuorum, preVote                                optionalBool
 	verbose                                             optionalBool
+	schedule                                            textFlag
+	explore                                             exploreArgs
 }
 
 // declareScenario declares -scenario and -seed; what is the verb ("run", "replay"), and
@@ -99,8 +101,10 @@ func (a *cmdArgs) declareRun(fs *flag.FlagSet) {
 
 // declareReplay declares replay's flags.
 func (a *cmdArgs) declareReplay(fs *flag.FlagSet) {
-	a.declareScenario(fs, "replay", "; required")
-	fs.Var(&a.trace, "trace", "write the event trace to `FILE` ('-' for standard output), in an existing, writable directory; required")
+	a.declareScenario(fs, "replay", "; required unless -schedule")
+	fs.Var(&a.trace, "trace", "write the event trace to `FILE` ('-' for standard output), in an existing, writable directory; required unless -schedule")
+	fs.Var(&a.schedule, "schedule", "replay the schedule file `FILE` (a model checker's counterexample, say) instead of a scenario's seed")
+	fs.Var(&a.verbose, "v", "with -schedule, tell the story of the run (its timeline)")
 	a.declareOptions(fs)
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,10 +10,13 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"raftsim/linearizability"
 	"raftsim/scenarios"
 	"raftsim/sim"
+	"raftsim/sim/explore"
+	"raftsim/sim/schedule"
 )
 
 // command is one of raftsim's commands.
@@ -48,11 +52,28 @@ failure with the command that replays it.`,
 	},
 	{
 		name:     "replay",
-		synopsis: "raftsim replay -scenario NAME -seed N -trace FILE [-reads MODE] [-prevote=BOOL] [-checkquorum=BOOL] [-html DIR]",
+		synopsis: "raftsim replay -scenario NAME -seed N -trace FILE [-reads MODE] [-prevote=BOOL] [-checkquorum=BOOL] [-html DIR]\n       raftsim replay -schedule FILE [-trace FILE] [-v] [-html DIR]",
 		about: `Runs one seed of a scenario, exactly as run does, and writes every event of it to FILE
-('-' for standard output), then reports the verdict.`,
+('-' for standard output), then reports the verdict.
+With -schedule, runs a schedule file (a counterexample of 'raftsim explore', say) through the
+simulator with every check, and says whether it came to what the schedule expects.`,
 		declare: (*cmdArgs).declareReplay,
 		check:   checkReplay,
+	},
+	{
+		name: "explore",
+		synopsis: "raftsim explore [-nodes N] [-depth N] [-crashes N] [-restarts N] [-drops N] [-dups N] [-ops N] [-retries N] [-admin N] " +
+			"[-max-term T] [-mode bfs|dfs|walk] [-walks N] [-symmetry] [-independence] [-workers N] [-max-states N] [-for D] [-liveness K] [-schedule-out FILE]",
+		about: `Model-checks the raftsim node: explores every state of a small cluster reachable within the
+bounds (every interleaving of deliveries, drops, duplicates, timer firings, crashes, restarts
+and client operations; time is abstract, any armed timer may fire next), with every check of
+the simulator after every transition and the linearizability of each path's history at its
+end. Progress goes to stderr. Exit status: 0 the bounded space was exhausted and every check
+held; 1 a check failed (the counterexample, a shortest one with -mode bfs, is written as a
+schedule file that 'raftsim replay -schedule FILE' runs in the simulator); 2 bad usage;
+3 inconclusive: a budget (-for, -max-states) ran out first, or random walks found nothing.`,
+		declare: (*cmdArgs).declareExplore,
+		check:   checkExplore,
 	},
 }
 
@@ -121,9 +142,11 @@ func (cmd *command) run(c *cli, args []string) int {
 
 // Job kinds.
 const (
-	jobTour   = "tour"
-	jobRun    = "run"
-	jobReplay = "replay"
+	jobTour     = "tour"
+	jobRun      = "run"
+	jobReplay   = "replay"
+	jobExplore  = "explore"
+	jobSchedule = "schedule"
 )
 
 // job is a checked request to run seeds: every usage error has been found before it
@@ -135,6 +158,13 @@ type job struct {
 	flags   seedFlags
 	verbose bool   // run -v
 	trace   string // replay: the trace file, "-" for standard output
+	// explore: the search, its wall-clock budget (0: none) and where its counterexample goes.
+	explore     explore.Options
+	budget      time.Duration
+	scheduleOut string
+	// replay -schedule: the schedule and its file.
+	schedule     *schedule.Schedule
+	scheduleFile string
 }
 
 // startJob runs a job and returns the exit status.
@@ -146,6 +176,10 @@ func startJob(c *cli, j *job) int {
 		return runJob(c, j)
 	case jobReplay:
 		return replayJob(c, j)
+	case jobExplore:
+		return exploreJob(c, j)
+	case jobSchedule:
+		return replayScheduleJob(c, j)
 	}
 	panic("raftsim: job of unknown kind " + j.kind)
 }
@@ -258,6 +292,12 @@ func countsLine(r *sim.Result) string {
 
 // checkReplay checks replay's flags: those of run, and -seed and -trace are required.
 func checkReplay(c *cli, a *cmdArgs) (*job, error) {
+	if a.schedule.set {
+		return checkScheduleReplay(a)
+	}
+	if a.verbose.set {
+		return nil, errors.New("-v is for -schedule replays; a scenario replay writes its full trace (-trace)")
+	}
 	if !a.scenario.set || !a.seed.set || !a.trace.set {
 		var missing []string
 		for _, f := range []struct {

@@ -19,7 +19,7 @@
 // configuration) is one line on stderr that says what was wrong and what is valid, and
 // exit status 2. Help goes to stdout with exit status 0, however it is asked for.
 //
-// Imports: scenarios, sim, linearizability and the standard library. This is the one
+// Imports: scenarios, sim, sim/explore, sim/schedule, node, linearizability and the standard library. This is the one
 // place that does I/O and runs seeds in parallel.
 package main
 

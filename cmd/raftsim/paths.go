@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // checkDir reports why flag's directory dir cannot receive new files.
@@ -47,33 +48,36 @@ func dirProblem(dir string) string {
 // checkTraceFile reports why replay cannot write its trace to path: "-" is standard
 // output; a path must not be a directory, an existing file must be writable, and a new
 // file's directory must exist and be writable. It creates nothing (the run does).
-func checkTraceFile(path string) error {
+func checkTraceFile(path string) error { return checkOutFile("-trace", path) }
+
+// checkOutFile is checkTraceFile for the output file of flag.
+func checkOutFile(flag, path string) error {
 	switch path {
 	case "-":
 		return nil
 	case "":
-		return errors.New("-trace needs a file name, or - for standard output")
+		return fmt.Errorf("%s needs a file name, or - for standard output", flag)
 	}
 	fi, err := os.Stat(path)
 	switch {
 	case err == nil && fi.IsDir():
-		return fmt.Errorf("-trace %q is a directory; give a file path, such as %q", path, filepath.Join(path, "run.trace"))
+		return fmt.Errorf("%s %q is a directory; give a file path, such as %q", flag, path, filepath.Join(path, "run."+strings.TrimPrefix(flag, "-")))
 	case err == nil && !fi.Mode().IsRegular():
 		return nil // a device or a pipe: opening one to test it could block or consume
 	case err == nil:
 		f, err := os.OpenFile(path, os.O_WRONLY, 0) // no O_TRUNC: nothing is written yet
 		if err != nil {
-			return fmt.Errorf("-trace %q cannot be written (%v); give a writable file", path, pathErr(err))
+			return fmt.Errorf("%s %q cannot be written (%v); give a writable file", flag, path, pathErr(err))
 		}
 		f.Close()
 		return nil
 	}
 	dir := filepath.Dir(path)
 	if problem := dirProblem(dir); problem != "" {
-		return fmt.Errorf("-trace %q: its directory %q %s; give a file in an existing, writable directory", path, dir, problem)
+		return fmt.Errorf("%s %q: its directory %q %s; give a file in an existing, writable directory", flag, path, dir, problem)
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("-trace %q cannot be used (%v)", path, pathErr(err))
+		return fmt.Errorf("%s %q cannot be used (%v)", flag, path, pathErr(err))
 	}
 	return nil
 }

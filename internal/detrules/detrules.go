@@ -1,9 +1,11 @@
 // Package detrules enforces raftsim's determinism rules (DESIGN.md, "Determinism rules") on
 // the source of one package directory at a time (CheckDir), or of a package and every
 // package of the module it imports (CheckGraph). The project's test runs CheckGraph from the
-// run roots (scenarios, sim), so every module package a run executes is covered: today
-// node, node/kv, netsim, sim, sim/check, scenarios and linearizability, and any package
-// added to that graph later, including a wrapper package that hides a banned call.
+// run roots (scenarios, sim, sim/explore), so every module package a run or a model
+// checker's search executes is covered: today node, node/kv, netsim, sim, sim/check,
+// sim/host, sim/schedule, sim/explore, scenarios and linearizability, and any package
+// added to that graph later, including a wrapper package that hides a banned call. The
+// model checker's worker pool (sim/explore/parallel.go) is the one exempt file.
 //
 // Outside _test.go files the rules forbid:
 //

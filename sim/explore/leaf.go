@@ -1,0 +1,189 @@
+package explore
+
+import (
+	"fmt"
+	"time"
+
+	"raftsim/linearizability"
+	"raftsim/node"
+)
+
+// linBudget bounds one linearizability check of a path's history. The histories of a
+// bounded search hold a handful of operations and take microseconds; a check that runs
+// out of budget makes the search's verdict inconclusive, never a pass.
+const linBudget = 10 * time.Second
+
+// leafChecker runs the end-of-path checks of one worker: the checker's from-scratch
+// cross-check (check.Checker.Final) and the linearizability of the path's history, the
+// latter remembered per history, since many paths end with the same one.
+type leafChecker struct {
+	md      *model
+	h       hasher
+	verdict map[fp128]linearizability.Verdict // looked up, never ranged over
+	views   []node.View
+	// inconclusive counts histories whose check ran out of budget.
+	inconclusive int
+	checks       int
+}
+
+func newLeafChecker(md *model) *leafChecker {
+	return &leafChecker{md: md, verdict: make(map[fp128]linearizability.Verdict)}
+}
+
+// check runs the end-of-path checks on s, the last state of a path.
+func (l *leafChecker) check(s *state) *Failure {
+	l.views = l.views[:0]
+	for _, m := range s.hosts {
+		l.views = append(l.views, m.view)
+	}
+	if v := s.chk.Final(now(s.depth), l.views); v != nil {
+		return &Failure{Check: v.Check, Rule: v.Rule, Nodes: v.Nodes, Term: v.Term, Detail: v.Detail, Depth: s.depth}
+	}
+	return l.linearizable(s)
+}
+
+func (l *leafChecker) linearizable(s *state) *Failure {
+	completed := 0
+	for i := range s.hist {
+		if !s.hist[i].Unknown {
+			completed++
+		}
+	}
+	if completed == 0 {
+		return nil // only unknown outcomes: every history of them is linearizable
+	}
+	l.h.buf = l.h.buf[:0]
+	for i := range s.hist {
+		op := &s.hist[i]
+		l.h.u64(uint64(op.Client)<<8 | uint64(op.Kind)<<1 | b2u(op.Unknown))
+		l.h.u64(uint64(op.Call)<<32 | uint64(op.Return))
+		l.h.str(op.Value)
+		l.h.str(op.Output)
+	}
+	key := hash128(l.h.buf)
+	v, ok := l.verdict[key]
+	if !ok {
+		l.checks++
+		ops := make([]linearizability.Op, len(s.hist))
+		copy(ops, s.hist)
+		for i := range ops {
+			if ops[i].Unknown {
+				ops[i].Return = s.stamp + 1
+			}
+		}
+		res, err := linearizability.Check(ops, linBudget)
+		if err != nil {
+			panic(fmt.Sprintf("explore: invariant broken: the search built a malformed history: %v", err))
+		}
+		v = res.Verdict
+		l.verdict[key] = v
+	}
+	switch v {
+	case linearizability.Inconclusive:
+		l.inconclusive++
+	case linearizability.Linearizable:
+	default:
+		return &Failure{Check: "Linearizability", Depth: s.depth,
+			Detail: fmt.Sprintf("the clients' history (%d operations, %d completed) has no legal linearization", len(s.hist), completed)}
+	}
+	return nil
+}
+
+// liveness runs the bounded liveness check from s: with faults turned off (the crashed
+// servers restarted, nothing dropped or duplicated, no term bound), a fair schedule
+// (deliver the oldest packet; else retry an outstanding operation at the leader; else
+// fire the armed timer nearest its deadline) must elect a leader and complete every
+// outstanding client operation within md.opt.Liveness transitions. It returns the
+// failure and the actions taken from s.
+func (md *model) liveness(s *state) (*Failure, []action) {
+	var path []action
+	cur := s
+	take := func(a action) *Failure {
+		path = append(path, a)
+		next, fail, _ := md.applyWith(cur, a, false)
+		if fail == nil {
+			cur = next
+		}
+		return fail
+	}
+	for i, m := range s.hosts {
+		if !m.unit.Up() {
+			if fail := take(action{kind: actRestart, a: uint8(i + 1)}); fail != nil {
+				return fail, path
+			}
+		}
+	}
+	for steps := 0; !livenessDone(cur); steps++ {
+		if steps >= md.opt.Liveness {
+			return &Failure{Check: "Liveness", Depth: cur.depth,
+				Detail: fmt.Sprintf("with faults off, no leader was elected or a client operation did not complete within %d transitions of a fair schedule (%s)",
+					md.opt.Liveness, describeLiveness(cur))}, path
+		}
+		if fail := take(fairNext(cur)); fail != nil {
+			return fail, path
+		}
+	}
+	return nil, path
+}
+
+// livenessDone: some server leads and no client operation is outstanding.
+func livenessDone(s *state) bool {
+	for _, c := range s.clients {
+		if c.op >= 0 {
+			return false
+		}
+	}
+	return leaderOf(s) != 0
+}
+
+// leaderOf is the live leader of the highest term, or 0.
+func leaderOf(s *state) int {
+	best, term := 0, node.Term(0)
+	for i := range s.hosts {
+		if s.leads(i+1) && s.hosts[i].view.Term >= term {
+			best, term = i+1, s.hosts[i].view.Term
+		}
+	}
+	return best
+}
+
+// fairNext is the fair schedule's next action in s.
+func fairNext(s *state) action {
+	for _, p := range s.net {
+		if p.kind == pkReply || s.hosts[p.to-1].unit.Up() {
+			return action{kind: actDeliver, num: p.num}
+		}
+	}
+	if l := leaderOf(s); l != 0 {
+		for c := range s.clients {
+			if s.clients[c].op >= 0 {
+				return action{kind: actRetry, a: uint8(c + 1), b: uint8(l)}
+			}
+		}
+	}
+	best, bestWait := 0, time.Duration(0)
+	for i, m := range s.hosts {
+		if m.unit.Up() && m.wakeAt != 0 {
+			if wait := m.wakeAt - m.local; best == 0 || wait < bestWait {
+				best, bestWait = i+1, wait
+			}
+		}
+	}
+	if best == 0 {
+		panic("explore: invariant broken: a fault-free cluster with nothing in flight has no armed timer")
+	}
+	return action{kind: actFire, a: uint8(best)}
+}
+
+func describeLiveness(s *state) string {
+	pending := 0
+	for _, c := range s.clients {
+		if c.op >= 0 {
+			pending++
+		}
+	}
+	if l := leaderOf(s); l != 0 {
+		return fmt.Sprintf("leader n%d, %d operations outstanding", l, pending)
+	}
+	return fmt.Sprintf("no leader, highest term %d, %d operations outstanding", s.maxTerm(), pending)
+}
