@@ -96,4 +96,3 @@ func TestDiskSnapshots(t *testing.T) {
 		t.Errorf("state(): %+v", st)
 	}
 }
-
