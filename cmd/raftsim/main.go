@@ -8,6 +8,10 @@
 //	raftsim run -scenario NAME -seed N        run one seed (or -seeds N for seeds 1..N)
 //	raftsim replay -scenario NAME -seed N -trace FILE
 //	                                          run one seed and write its full event trace
+//	raftsim replay -schedule FILE [-trace FILE] [-v]
+//	                                          run a schedule file (a counterexample) in the simulator
+//	raftsim explore -depth N [-crashes N -drops N -dups N -ops N ...]
+//	                                          model-check the node within bounds
 //	raftsim help [COMMAND]                    this text, or a command's flags
 //
 // Exit status: 0 every check held, 1 a check or a scenario assertion failed, 2 bad usage
@@ -131,14 +135,19 @@ Commands:
   raftsim run -scenario NAME -seeds N          run seeds 1..N in parallel
   raftsim replay -scenario NAME -seed N -trace FILE
                                                run one seed, write its full event trace
+  raftsim replay -schedule FILE [-trace FILE] [-v]
+                                               run a schedule file (a counterexample)
+  raftsim explore -depth N [-crashes N] [-drops N] [-dups N] [-ops N] [-symmetry]
+                                               model-check the node: every state within bounds
   raftsim help COMMAND                         a command's flags
 
 Node options (run and replay): -reads readindex|lease|local, -checkquorum=true|false,
 -prevote=true|false.
 A non-linearizable history is written as an HTML visualization (-html DIR, default .).
 
-Exit status: 0 all checks held, 1 a check failed, 2 bad usage or input,
-3 no verdict: the linearizability check was inconclusive (ran out of time), or a seed of
-a sweep was aborted by its wall-clock limit (-seed-timeout).
+Exit status: 0 all checks held (explore: the bounded space was exhausted), 1 a check
+failed, 2 bad usage or input, 3 no verdict: the linearizability check was inconclusive
+(ran out of time), a seed of a sweep was aborted by its wall-clock limit (-seed-timeout),
+or explore's budget (-for, -max-states) ran out before the space was exhausted.
 Run 'raftsim help COMMAND' (or 'raftsim COMMAND -h') for a command's flags.
 `

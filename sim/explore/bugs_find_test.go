@@ -3,6 +3,7 @@ package explore
 import (
 	"testing"
 
+	"raftsim/node"
 	"raftsim/sim"
 	"raftsim/sim/host"
 	"raftsim/sim/schedule"
@@ -75,6 +76,7 @@ func mustExplore(t *testing.T, o Options) *Result {
 func replayFails(t *testing.T, s *schedule.Schedule, newServer host.NewServer, check string) {
 	t.Helper()
 	text := s.Format()
+	t.Logf("counterexample:\n%s", text)
 	parsed, err := schedule.Parse(text)
 	if err != nil {
 		t.Fatalf("the counterexample does not parse back: %v\n%s", err, text)
@@ -90,4 +92,36 @@ func replayFails(t *testing.T, s *schedule.Schedule, newServer host.NewServer, c
 	if res.Failure == nil || res.Failure.Check != check {
 		t.Fatalf("replay failed %v, want %s\n%s", res.Failure, check, text)
 	}
+}
+
+// bugMuteCandidate never sends a RequestVote: no leader can ever be elected, which only
+// the liveness check sees.
+func bugMuteCandidate() host.NewServer {
+	return plant(nil, func(_ *node.Node, out *node.Output) {
+		msgs := out.Messages[:0]
+		for _, m := range out.Messages {
+			if m.Type != node.MsgVote {
+				msgs = append(msgs, m)
+			}
+		}
+		out.Messages = msgs
+	})
+}
+
+// TestLivenessCheck: the bounded liveness check holds for the raftsim node from every
+// state of a small search (a leader and the client's operation within 40 fault-free
+// transitions), and fires for servers that never ask for votes; that counterexample
+// (the path, then the fair schedule) replays in the simulator and fails Liveness there.
+func TestLivenessCheck(t *testing.T) {
+	o := small(5)
+	o.Crashes, o.Restarts, o.Liveness = 1, 1, 40
+	if r := mustExplore(t, o); r.Verdict != Exhausted {
+		t.Fatalf("raftsim node: %v %v", r.Verdict, r.Failure)
+	}
+	o.NewServer = bugMuteCandidate()
+	r := mustExplore(t, o)
+	if r.Verdict != Violation || r.Failure.Check != sim.LivenessCheck {
+		t.Fatalf("mute candidates: %v %v, want a Liveness violation", r.Verdict, r.Failure)
+	}
+	replayFails(t, r.Schedule(&o), o.NewServer, sim.LivenessCheck)
 }

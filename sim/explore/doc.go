@@ -30,9 +30,10 @@
 // the checker's from-scratch cross-check and the linearizability of the path's history
 // (porcupine, remembered per history); and, with Options.Liveness = k, a bounded liveness
 // check from explored states: with faults off (the crashed servers restarted, no drops,
-// duplicates or term bound), a fair schedule (oldest packet first, else a retry at the
-// leader, else the timer nearest its deadline) elects a leader and completes every
-// outstanding operation within k transitions.
+// duplicates or term bound), a fair schedule of a healthy network and healthy timing
+// (oldest packet first; else a retry at the leader; else the leader's heartbeat, or with
+// no leader the timeout of the server with the most up-to-date log) elects a leader and
+// completes every outstanding operation within k transitions.
 //
 // Modes, all driven by one transition function: breadth-first (Mode BFS: the first
 // violation found has a shortest path), depth-first (DFS: an explicit stack of at most

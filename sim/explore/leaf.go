@@ -90,9 +90,8 @@ func (l *leafChecker) linearizable(s *state) *Failure {
 }
 
 // liveness runs the bounded liveness check from s: with faults turned off (the crashed
-// servers restarted, nothing dropped or duplicated, no term bound), a fair schedule
-// (deliver the oldest packet; else retry an outstanding operation at the leader; else
-// fire the armed timer nearest its deadline) must elect a leader and complete every
+// servers restarted, nothing dropped or duplicated, no term bound), the fair schedule
+// (fairNext) must elect a leader and complete every
 // outstanding client operation within md.opt.Liveness transitions. It returns the
 // failure and the actions taken from s.
 func (md *model) liveness(s *state) (*Failure, []action) {
@@ -147,7 +146,11 @@ func leaderOf(s *state) int {
 	return best
 }
 
-// fairNext is the fair schedule's next action in s.
+// fairNext is the fair schedule's next action in s: a schedule of a healthy network and
+// healthy timing. Deliver the oldest packet in flight; with nothing in flight, retry an
+// outstanding operation at the leader; else fire the leader's heartbeat timer (followers
+// hear from it and never time out), or with no leader the timer of the server with the
+// most up-to-date log (§5.4.1: every other server votes for it; ties: the lowest ID).
 func fairNext(s *state) action {
 	for _, p := range s.net {
 		if p.kind == pkReply || s.hosts[p.to-1].unit.Up() {
@@ -160,19 +163,28 @@ func fairNext(s *state) action {
 				return action{kind: actRetry, a: uint8(c + 1), b: uint8(l)}
 			}
 		}
+		return action{kind: actFire, a: uint8(l)}
 	}
-	best, bestWait := 0, time.Duration(0)
+	best := 0
 	for i, m := range s.hosts {
-		if m.unit.Up() && m.wakeAt != 0 {
-			if wait := m.wakeAt - m.local; best == 0 || wait < bestWait {
-				best, bestWait = i+1, wait
-			}
+		if !m.unit.Up() || m.wakeAt == 0 {
+			continue
+		}
+		if best == 0 || upToDate(&m.view, &s.hosts[best-1].view) {
+			best = i + 1
 		}
 	}
 	if best == 0 {
 		panic("explore: invariant broken: a fault-free cluster with nothing in flight has no armed timer")
 	}
 	return action{kind: actFire, a: uint8(best)}
+}
+
+// upToDate reports whether a's log is more up to date than b's (§5.4.1: a later last
+// term, or the same last term and a longer log).
+func upToDate(a, b *node.View) bool {
+	at, bt := lastTerm(a), lastTerm(b)
+	return at > bt || (at == bt && a.LastIndex() > b.LastIndex())
 }
 
 func describeLiveness(s *state) string {
@@ -186,4 +198,11 @@ func describeLiveness(s *state) string {
 		return fmt.Sprintf("leader n%d, %d operations outstanding", l, pending)
 	}
 	return fmt.Sprintf("no leader, highest term %d, %d operations outstanding", s.maxTerm(), pending)
+}
+
+func lastTerm(v *node.View) node.Term {
+	if n := len(v.Log); n > 0 {
+		return v.Log[n-1].Term
+	}
+	return v.SnapshotTerm
 }
