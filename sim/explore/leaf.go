@@ -97,6 +97,8 @@ func (l *leafChecker) linearizable(s *state) *Failure {
 func (md *model) liveness(s *state) (*Failure, []action) {
 	var path []action
 	cur := s
+	retried := false // a retry since the last timer fired
+	var fired uint64 // without a leader: the servers whose timers fired this round
 	take := func(a action) *Failure {
 		path = append(path, a)
 		next, fail, _ := md.applyWith(cur, a, false)
@@ -118,7 +120,14 @@ func (md *model) liveness(s *state) (*Failure, []action) {
 				Detail: fmt.Sprintf("with faults off, no leader was elected or a client operation did not complete within %d transitions of a fair schedule (%s)",
 					md.opt.Liveness, describeLiveness(cur))}, path
 		}
-		if fail := take(fairNext(cur)); fail != nil {
+		a := fairNext(cur, retried, fired)
+		retried = (retried || a.kind == actRetry) && a.kind != actFire
+		if a.kind == actFire {
+			if fired |= 1 << a.a; leaderOf(cur) != 0 || allFired(cur, fired) {
+				fired = 0
+			}
+		}
+		if fail := take(a); fail != nil {
 			return fail, path
 		}
 	}
@@ -148,10 +157,15 @@ func leaderOf(s *state) int {
 
 // fairNext is the fair schedule's next action in s: a schedule of a healthy network and
 // healthy timing. Deliver the oldest packet in flight; with nothing in flight, retry an
-// outstanding operation at the leader; else fire the leader's heartbeat timer (followers
-// hear from it and never time out), or with no leader the timer of the server with the
-// most up-to-date log (§5.4.1: every other server votes for it; ties: the lowest ID).
-func fairNext(s *state) action {
+// outstanding operation at the leader (once per heartbeat: retried says a retry was made
+// since the last timer fired, so that a leader answering "busy" gets time to pass); else
+// fire the leader's heartbeat timer (followers hear from it and never time out). With no
+// leader, fire the armed timers in rounds (fired: the servers fired this round), the
+// most up-to-date log first (§5.4.1: the others vote for it; ties: the lowest ID), so that
+// every server's clock moves on, as time does on all machines: a follower whose clock
+// stood still would believe forever that it heard from a leader just now (PreVote,
+// CheckQuorum).
+func fairNext(s *state, retried bool, fired uint64) action {
 	for _, p := range s.net {
 		if p.kind == pkReply || s.hosts[p.to-1].unit.Up() {
 			return action{kind: actDeliver, num: p.num}
@@ -159,25 +173,28 @@ func fairNext(s *state) action {
 	}
 	if l := leaderOf(s); l != 0 {
 		for c := range s.clients {
-			if s.clients[c].op >= 0 {
+			if s.clients[c].op >= 0 && !retried {
 				return action{kind: actRetry, a: uint8(c + 1), b: uint8(l)}
 			}
 		}
 		return action{kind: actFire, a: uint8(l)}
 	}
-	best := 0
-	for i, m := range s.hosts {
-		if !m.unit.Up() || m.wakeAt == 0 {
-			continue
+	for pass := 0; pass < 2; pass++ {
+		best := 0
+		for i, m := range s.hosts {
+			if !m.unit.Up() || m.wakeAt == 0 || fired&(1<<(i+1)) != 0 {
+				continue
+			}
+			if best == 0 || upToDate(&m.view, &s.hosts[best-1].view) {
+				best = i + 1
+			}
 		}
-		if best == 0 || upToDate(&m.view, &s.hosts[best-1].view) {
-			best = i + 1
+		if best != 0 {
+			return action{kind: actFire, a: uint8(best)}
 		}
+		fired = 0 // every armed timer fired this round: start the next
 	}
-	if best == 0 {
-		panic("explore: invariant broken: a fault-free cluster with nothing in flight has no armed timer")
-	}
-	return action{kind: actFire, a: uint8(best)}
+	panic("explore: invariant broken: a fault-free cluster with nothing in flight has no armed timer")
 }
 
 // upToDate reports whether a's log is more up to date than b's (§5.4.1: a later last
@@ -205,4 +222,14 @@ func lastTerm(v *node.View) node.Term {
 		return v.Log[n-1].Term
 	}
 	return v.SnapshotTerm
+}
+
+// allFired reports whether every up server with an armed timer is in fired.
+func allFired(s *state, fired uint64) bool {
+	for i, m := range s.hosts {
+		if m.unit.Up() && m.wakeAt != 0 && fired&(1<<(i+1)) == 0 {
+			return false
+		}
+	}
+	return true
 }
