@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -90,4 +91,21 @@ func (f *forgetful) Step(now time.Duration, in node.Input) node.Output {
 	out := f.Node.Step(now, in)
 	out.HardStateChanged = false
 	return out
+}
+
+// TestExampleScheduleReplays: the format's example file (every header, every action
+// kind) replays in the simulator and comes to what it expects.
+func TestExampleScheduleReplays(t *testing.T) {
+	data, err := os.ReadFile("schedule/testdata/example.schedule")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := schedule.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := RunSchedule(ScheduleConfig(s), s)
+	if err != nil || res.Failure != nil || s.Expect.Kind != schedule.ExpectOK {
+		t.Fatalf("err %v, failure %v, expect %v", err, res.Failure, s.Expect)
+	}
 }
