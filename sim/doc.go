@@ -31,6 +31,14 @@
 // (RecoveryCheck): the server starts with the disk's snapshot, its applied index is the
 // snapshot's (nothing is replayed from the start) and its state machine is the snapshot's.
 //
+// Schedules (schedrun.go). RunSchedule drives a world from a schedule file (package
+// sim/schedule) instead of its event queue: one action per virtual millisecond, in
+// abstract time (a server's clock moves only when its timer fires), every packet put in
+// flight numbered and delivered, dropped or duplicated only as the schedule says, clients
+// doing only what it says. The hosts, checks, trace, timeline and history are the normal
+// run's, so a model checker's counterexample (package sim/explore) replays here with
+// everything a run reports.
+//
 // Choices made here (DESIGN.md leaves them open):
 //   - A partition is checked both when a message is sent and when it would be delivered, so
 //     a partition also cuts messages already in flight.

@@ -134,14 +134,8 @@ func (md *model) dfs() *Result {
 	}
 	for polls := 0; len(stack) > 0; polls++ {
 		top := &stack[len(stack)-1]
-		if top.next == 0 && len(top.acts) == 0 {
-			res.Stats.Leaves++
-			if f := leaf.check(top.s); f != nil {
-				return md.endDFS(res, leaf, seen, f, path())
-			}
-		}
-		if top.next == 0 && md.opt.Liveness > 0 && (top.s.depth*7919+res.Stats.Distinct)%max(md.opt.LivenessEvery, 1) == 0 {
-			if f, extra := md.liveness(top.s); f != nil {
+		if top.next == 0 {
+			if f, extra := md.stateChecks(top.s, len(top.acts) == 0, res, leaf); f != nil {
 				return md.endDFS(res, leaf, seen, f, path(extra...))
 			}
 		}
@@ -179,6 +173,22 @@ func (md *model) dfs() *Result {
 	}
 	res.Verdict = Exhausted
 	return md.endDFS(res, leaf, seen, nil, nil)
+}
+
+// stateChecks runs, on a state depth-first search reaches for the first time, the
+// end-of-path checks if it is a leaf and the sampled liveness check. It returns the
+// failure and the actions after the state that show it.
+func (md *model) stateChecks(s *state, leaf bool, res *Result, lc *leafChecker) (*Failure, []action) {
+	if leaf {
+		res.Stats.Leaves++
+		if f := lc.check(s); f != nil {
+			return f, nil
+		}
+	}
+	if md.opt.Liveness > 0 && (s.depth*7919+res.Stats.Distinct)%max(md.opt.LivenessEvery, 1) == 0 {
+		return md.liveness(s)
+	}
+	return nil, nil
 }
 
 // poll reports progress and whether the search was interrupted.
