@@ -120,7 +120,11 @@ func (f *Failure) Error() string {
 	if f.Term != 0 {
 		s += fmt.Sprintf(", term %d", f.Term)
 	}
-	if len(f.Nodes) > 0 {
+	switch len(f.Nodes) {
+	case 0:
+	case 1:
+		s += fmt.Sprintf(", node %d", f.Nodes[0])
+	default:
 		s += fmt.Sprintf(", nodes %v", f.Nodes)
 	}
 	return s + ": " + f.Detail
