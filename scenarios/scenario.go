@@ -241,22 +241,32 @@ func Run(s Scenario, seed uint64, opts Options) Outcome {
 	if out.Failure != nil || out.Interrupted {
 		return out
 	}
-	if len(out.History) > 0 {
-		budget := opts.CheckBudget
-		if budget == 0 {
-			budget = DefaultCheckBudget
-		}
-		out.Linearizability, err = linearizability.Check(out.History, budget)
-		if err != nil {
-			// The simulator recorded a history the checker refuses: a simulator bug.
-			out.Err = fmt.Errorf("the recorded history is malformed: %w", err)
-			return out
-		}
+	if !out.checkHistory(opts) {
+		return out
 	}
 	if assert != nil {
 		out.Assertion = assert(w, &out)
 	}
 	return out
+}
+
+// checkHistory checks the run's client history for linearizability within opts'
+// budget. It reports false, with Err set, if the history is malformed: the simulator
+// recorded a history the checker refuses, a simulator bug.
+func (out *Outcome) checkHistory(opts Options) bool {
+	if len(out.History) == 0 {
+		return true
+	}
+	budget := opts.CheckBudget
+	if budget == 0 {
+		budget = DefaultCheckBudget
+	}
+	var err error
+	if out.Linearizability, err = linearizability.Check(out.History, budget); err != nil {
+		out.Err = fmt.Errorf("the recorded history is malformed: %w", err)
+		return false
+	}
+	return true
 }
 
 // WriteVisualization writes the run's history as porcupine's HTML visualization, with the

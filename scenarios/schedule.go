@@ -23,16 +23,8 @@ func RunSchedule(s *schedule.Schedule, opts Options, replay string) Outcome {
 		return out
 	}
 	out.Result = res
-	if out.Failure != nil || len(out.History) == 0 {
-		return out
-	}
-	budget := opts.CheckBudget
-	if budget == 0 {
-		budget = DefaultCheckBudget
-	}
-	out.Linearizability, err = linearizability.Check(out.History, budget)
-	if err != nil {
-		out.Err = fmt.Errorf("the recorded history is malformed: %w", err)
+	if out.Failure == nil {
+		out.checkHistory(opts)
 	}
 	return out
 }
