@@ -100,6 +100,10 @@ type Op struct {
 	Call      int64  // unique timestamp across the whole history
 	Return    int64  // unique timestamp, > Call; ignored when Unknown
 	Unknown   bool   // outcome unknown: took effect at some time after Call, or never
+	// Server is the server whose reply completed the operation (a raftsim node ID), 0 when
+	// none did (Unknown) or the history does not say. It never decides anything: it is for
+	// explanations and the visualization.
+	Server int
 
 	// Virtual times, for the visualization only.
 	CallTime, ReturnTime time.Duration

@@ -234,6 +234,7 @@ func (w *World) complete(c *client, from node.ID, r *node.Reply) {
 	op := w.current(c)
 	op.Return, op.ReturnTime = w.nextStamp(), w.now
 	op.Output, op.HasOutput = r.Value, true
+	op.Server = int(from)
 	w.counts.ClientOK++
 	w.hash.str(r.Value)
 	if w.cfg.Trace != nil {

@@ -321,6 +321,7 @@ func (w *World) scheduledReply(slot uint32, p *packet) {
 		op := w.current(c)
 		op.Return, op.ReturnTime = w.nextStamp(), w.now
 		op.Output, op.HasOutput = r.Value, true
+		op.Server = int(from)
 		w.counts.ClientOK++
 		w.hash.str(r.Value)
 		w.traceAs(c.who, "ok c%d#%d %v %q = %q from n%d", c.id, c.seq, c.cmd.Op, c.cmd.Key, r.Value, from)
