@@ -109,9 +109,9 @@ func drawSchedule(t *rapid.T) *Schedule {
 
 // drawAction draws an action for s; fresh is a packet number no other action uses.
 func drawAction(t *rapid.T, s *Schedule, fresh uint64) Action {
-	a := Action{Kind: ActionKind(rapid.IntRange(1, int(actionKindLimit)-1).Draw(t, "kind"))}
+	a := Action{Kind: ActionKind(rapid.IntRange(1, int(v1KindLimit)-1).Draw(t, "kind"))}
 	if rapid.IntRange(0, 99).Draw(t, "bad kind?") == 17 {
-		a.Kind = actionKindLimit
+		a.Kind = v1KindLimit
 	}
 	server := func(name string) node.ID {
 		return node.ID(choose(t, name, ints(1, max(1, s.Servers())), []int{0, -1, s.Servers() + 1}))

@@ -59,6 +59,8 @@ type Schedule struct {
 	Node NodeOptions
 	// Expect is what replaying the schedule should come to (ExpectNone: not said).
 	Expect Expect
+	// Timed holds the headers of version 2 (zero in version 1).
+	Timed Timed
 	// Actions are the steps of the run, in order (nil when there are none).
 	Actions []Action
 }
@@ -155,7 +157,22 @@ const (
 	ActionTransfer                         // transfer SERVER TARGET
 	ActionAdmin                            // admin SERVER add|remove TARGET
 	ActionAdminRetry                       // admin-retry SERVER
+
+	// Version 2 (timed) actions; crash, restart and invoke are timed there too.
+	ActionPause     // at TIME pause SERVER DURATION
+	ActionPartition // at TIME partition GROUP | GROUP ...
+	ActionIsolate   // at TIME isolate ENDPOINT
+	ActionCut       // at TIME cut ENDPOINT ENDPOINT
+	ActionCutOneWay // at TIME cut-one-way FROM TO
+	ActionBridge    // at TIME bridge A B C
+	ActionHeal      // at TIME heal
+	ActionClockRate // at TIME clock-rate SERVER RATE
+	ActionClockJump // at TIME clock-jump SERVER DURATION (signed)
+	ActionPacket    // packet FROM->TO #N FATE
 	actionKindLimit
+
+	// v1KindLimit ends the version 1 kinds.
+	v1KindLimit = ActionPause
 )
 
 func (k ActionKind) String() string {
@@ -184,12 +201,32 @@ func (k ActionKind) String() string {
 		return "admin"
 	case ActionAdminRetry:
 		return "admin-retry"
+	case ActionPause:
+		return "pause"
+	case ActionPartition:
+		return "partition"
+	case ActionIsolate:
+		return "isolate"
+	case ActionCut:
+		return "cut"
+	case ActionCutOneWay:
+		return "cut-one-way"
+	case ActionBridge:
+		return "bridge"
+	case ActionHeal:
+		return "heal"
+	case ActionClockRate:
+		return "clock-rate"
+	case ActionClockJump:
+		return "clock-jump"
+	case ActionPacket:
+		return "packet"
 	}
 	return fmt.Sprintf("action(%d)", uint8(k))
 }
 
 // Valid reports whether k is a known action kind.
-func (k ActionKind) Valid() bool { return k >= ActionFire && k < actionKindLimit }
+func (k ActionKind) Valid() bool { return k >= ActionFire && k < v1KindLimit }
 
 // IsPacket reports whether k acts on a packet in flight (deliver, drop, dup).
 func (k ActionKind) IsPacket() bool {
@@ -215,7 +252,7 @@ func (k ActionKind) usage() string {
 
 // ParseActionKind parses an action keyword.
 func ParseActionKind(s string) (ActionKind, error) {
-	for k := ActionFire; k < actionKindLimit; k++ {
+	for k := ActionFire; k < v1KindLimit; k++ {
 		if k.String() == s {
 			return k, nil
 		}
@@ -225,7 +262,7 @@ func ParseActionKind(s string) (ActionKind, error) {
 
 func actionKindList() string {
 	var names []string
-	for k := ActionFire; k < actionKindLimit; k++ {
+	for k := ActionFire; k < v1KindLimit; k++ {
 		names = append(names, k.String())
 	}
 	return strings.Join(names, ", ")
@@ -253,6 +290,24 @@ type Action struct {
 	Target node.ID
 	// AdminOp is the membership change (admin).
 	AdminOp node.AdminOp
+	// At is when a version 2 timed action happens, in virtual time from the start of the
+	// run (every version 2 action but packet).
+	At time.Duration
+	// Endpoints are the endpoints of isolate (1), cut (2), cut-one-way (2: from, to) and
+	// bridge (3: a, b, c, b the one both still reach).
+	Endpoints [3]Endpoint
+	// Partition is the groups of a partition action.
+	Partition Partition
+	// Duration is how long a pause lasts (positive), or how far a clock jumps
+	// (clock-jump, either sign).
+	Duration time.Duration
+	// Rate is a clock's new rate (clock-rate, positive): local time advances Rate
+	// seconds per virtual second.
+	Rate float64
+	// Fate is what the network did with the packet (packet, version 2): From and To are
+	// its link and Packet its number on that link, counting from 1 every packet sent
+	// from From to To (cut ones included).
+	Fate Fate
 	// Comment is a human description, written after '#' on the action's line: valid
 	// UTF-8, no control characters but tabs, no leading or trailing space or tab.
 	Comment string

@@ -72,8 +72,8 @@ func TestExample(t *testing.T) {
 	for _, a := range s.Actions {
 		kinds[a.Kind] = true
 	}
-	if len(kinds) != int(actionKindLimit)-1 {
-		t.Errorf("the example uses %d action kinds; it should show all %d", len(kinds), actionKindLimit-1)
+	if len(kinds) != int(v1KindLimit)-1 {
+		t.Errorf("the example uses %d action kinds; it should show all %d", len(kinds), v1KindLimit-1)
 	}
 	roundTrip(t, s)
 	canonical, err := os.ReadFile("testdata/example-canonical.schedule")
@@ -267,7 +267,7 @@ func TestEndpoints(t *testing.T) {
 }
 
 func TestActionKinds(t *testing.T) {
-	for k := ActionFire; k < actionKindLimit; k++ {
+	for k := ActionFire; k < v1KindLimit; k++ {
 		if got, err := ParseActionKind(k.String()); err != nil || got != k {
 			t.Fatalf("%v: %v, %v", k, got, err)
 		}
