@@ -210,17 +210,50 @@ func below(x, span uint64) uint64 {
 // same number of draws. A message on a cut link (see Connected) is dropped (copies 0) and
 // counted as Cut, not as Lost.
 func (n *Network) Send(from, to int) (delays [2]time.Duration, copies int) {
+	return n.Decide(from, to).Copies()
+}
+
+// Fate is the whole of Send's decision for one message: whether the link was cut, whether
+// the network made a second copy, and, for each copy, whether it was lost and its delay.
+// A recorded run keeps it so that a replay can impose it again (Impose).
+type Fate struct {
+	Cut bool // the link was cut: nothing is delivered, whatever the rest says
+	Dup bool // a second copy was made (copy 1)
+	// Lost[i]: copy i was lost; Delays[i]: copy i's delay when it was not.
+	Lost   [2]bool
+	Delays [2]time.Duration
+}
+
+// Copies is how many copies f delivers, and their delays in copy order.
+func (f Fate) Copies() (delays [2]time.Duration, copies int) {
+	if f.Cut {
+		return delays, 0
+	}
+	for c := 0; c < 2; c++ {
+		if (c == 1 && !f.Dup) || f.Lost[c] {
+			continue
+		}
+		delays[copies] = f.Delays[c]
+		copies++
+	}
+	return delays, copies
+}
+
+// Decide is Send, returning the whole fate. It consumes drawsPerSend draws and counts the
+// message in Stats exactly as Send does.
+func (n *Network) Decide(from, to int) Fate {
 	i := n.index(from, to)
 	n.stats.Sent++
-	up := !n.cut[i]
-	dup := n.rng.Uint64()>>11 < n.dupT
+	f := Fate{Cut: n.cut[i]}
+	f.Dup = n.rng.Uint64()>>11 < n.dupT
 	for c := 0; c < 2; c++ {
 		loss, tail, base, reorder, extra := n.rng.Uint64(), n.rng.Uint64(), n.rng.Uint64(), n.rng.Uint64(), n.rng.Uint64()
-		if !up || (c == 1 && !dup) {
+		if f.Cut || (c == 1 && !f.Dup) {
 			continue
 		}
 		if loss>>11 < n.lossT {
 			n.stats.Lost++
+			f.Lost[c] = true
 			continue
 		}
 		var d time.Duration
@@ -236,18 +269,42 @@ func (n *Network) Send(from, to int) (delays [2]time.Duration, copies int) {
 			d += 1 + time.Duration(below(extra, n.extraSpan))
 			n.stats.Reordered++
 		}
-		delays[copies] = d
-		copies++
+		f.Delays[c] = d
 	}
-	if !up {
+	n.countFate(f)
+	return f
+}
+
+// countFate counts a decided fate's cut, duplicate and delivered copies (lost ones are
+// counted as they are drawn).
+func (n *Network) countFate(f Fate) {
+	if f.Cut {
 		n.stats.Cut++
-		return delays, 0
+		return
 	}
-	if dup {
+	if f.Dup {
 		n.stats.Duplicated++
 	}
+	_, copies := f.Copies()
 	n.stats.Delivered += uint64(copies)
-	return delays, copies
+}
+
+// Impose is Send with the fate given instead of drawn, for replaying a recorded run: the
+// link's current state decides whether it is cut (f.Cut is ignored); the rest is f's. It
+// draws nothing and counts the message in Stats as Send would have, except Reordered,
+// which a fate does not record.
+func (n *Network) Impose(from, to int, f Fate) Fate {
+	f.Cut = n.cut[n.index(from, to)]
+	n.stats.Sent++
+	if !f.Cut {
+		for c := 0; c < 2; c++ {
+			if f.Lost[c] && (c == 0 || f.Dup) {
+				n.stats.Lost++
+			}
+		}
+	}
+	n.countFate(f)
+	return f
 }
 
 // Connected reports whether from can currently send to to. The simulator also calls it at

@@ -223,12 +223,20 @@ func (s Scenario) Config(seed uint64) sim.Config {
 // scenario's assertion.
 func Run(s Scenario, seed uint64, opts Options) Outcome {
 	cfg := s.Config(seed)
-	cfg.Trace, cfg.Interrupt = opts.Trace, opts.Interrupt
 	out := Outcome{Result: sim.Result{Scenario: s.Name, Seed: seed}, Overrides: opts.Overrides}
 	if err := opts.Overrides.Apply(&cfg); err != nil {
 		out.Err = err
 		return out
 	}
+	return runConfigured(s, cfg, opts, out)
+}
+
+// runConfigured is Run once the configuration is settled (a seeded run's, or a timed
+// schedule's replay, with Config.Record or Config.Replay set): the world, the script, the
+// run, the history check and the assertion. out holds what the caller knows of the
+// outcome already.
+func runConfigured(s Scenario, cfg sim.Config, opts Options, out Outcome) Outcome {
+	cfg.Trace, cfg.Interrupt = opts.Trace, opts.Interrupt
 	out.ViolationExpected = s.ExpectsViolations != nil && s.ExpectsViolations(&cfg)
 	w, err := sim.New(cfg)
 	if err != nil {

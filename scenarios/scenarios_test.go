@@ -82,8 +82,11 @@ func testSeeds() []uint64 {
 	return seeds
 }
 
-// TestScenarios runs every scenario over the selected seeds. Select scenarios with -run,
-// e.g. go test ./scenarios -run 'TestScenarios/leader-crash' -seeds 200.
+// TestScenarios runs every scenario over the selected seeds, one subtest per seed, so that
+// -run, -failfast and timeout reports name the seed: select with -run, e.g.
+// go test ./scenarios -run 'TestScenarios/leader-crash/seed=7', or
+// go test ./scenarios -run 'TestScenarios/leader-crash' -seeds 200. The seeds of one
+// scenario run one after another; the scenarios run in parallel.
 func TestScenarios(t *testing.T) {
 	seeds := testSeeds()
 	for _, sc := range All() {
@@ -91,24 +94,29 @@ func TestScenarios(t *testing.T) {
 			t.Parallel()
 			failures := 0
 			for _, seed := range seeds {
-				deadline := time.Now().Add(*seedTimeoutFlag)
-				o := Run(sc, seed, Options{Interrupt: func() bool { return time.Now().After(deadline) }})
-				if o.Interrupted {
+				if !t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { runScenarioSeed(t, sc, seed) }) {
 					failures++
-					t.Errorf("scenario %s seed %d aborted: still running after the wall-clock limit %v (-seed-timeout): a runaway the Work Bound check missed, or an overloaded machine\nreplay: %s",
-						sc.Name, seed, *seedTimeoutFlag, ReplayCommand(sc.Name, seed, Overrides{}))
-					continue
 				}
-				if o.Failed() || o.Inconclusive() {
-					failures++
-					writeVisualization(t, &o)
-					t.Errorf("%s", Report(&o))
-					if failures >= 5 {
-						t.Fatalf("stopping %s after %d failing seeds", sc.Name, failures)
-					}
+				if failures >= 5 {
+					t.Fatalf("stopping %s after %d failing seeds", sc.Name, failures)
 				}
 			}
 		})
+	}
+}
+
+// runScenarioSeed runs one seed of a scenario and reports a failure, an inconclusive
+// history check or a runaway.
+func runScenarioSeed(t *testing.T, sc Scenario, seed uint64) {
+	deadline := time.Now().Add(*seedTimeoutFlag)
+	o := Run(sc, seed, Options{Interrupt: func() bool { return time.Now().After(deadline) }})
+	if o.Interrupted {
+		t.Fatalf("scenario %s seed %d aborted: still running after the wall-clock limit %v (-seed-timeout): a runaway the Work Bound check missed, or an overloaded machine\nreplay: %s",
+			sc.Name, seed, *seedTimeoutFlag, ReplayCommand(sc.Name, seed, Overrides{}))
+	}
+	if o.Failed() || o.Inconclusive() {
+		writeVisualization(t, &o)
+		t.Fatalf("%s", Report(&o))
 	}
 }
 

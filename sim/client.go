@@ -115,26 +115,17 @@ func (w *World) invoke(c *client) {
 	if cc.Stop > 0 && w.now >= cc.Stop {
 		return
 	}
-	c.seq++
-	cmd := kv.Command{Client: kv.ClientID(c.id), Seq: c.seq, Key: w.keys[c.rng.IntN(len(w.keys))]}
-	kind := linearizability.Get
-	switch r := c.rng.IntN(cc.GetWeight + cc.PutWeight + cc.AppendWeight); {
-	case r < cc.GetWeight:
-		cmd.Op = kv.OpGet
-	case r < cc.GetWeight+cc.PutWeight:
-		cmd.Op, kind = kv.OpPut, linearizability.Put
-	default:
-		cmd.Op, kind = kv.OpAppend, linearizability.Append
+	cmd := w.drawCommand(c)
+	if w.timed != nil && !w.nextOp(c, &cmd) {
+		return
 	}
-	if cmd.Op != kv.OpGet {
-		// A unique, short token per operation, so that every write is recognisable in
-		// every value read: "c3.17 " is client 3's 17th operation.
-		var b [24]byte
-		v := append(b[:0], 'c')
-		v = strconv.AppendInt(v, int64(c.id), 10)
-		v = append(v, '.')
-		v = strconv.AppendUint(v, c.seq, 10)
-		cmd.Value = string(append(v, ' '))
+	c.seq = cmd.Seq
+	kind := linearizability.Get
+	switch cmd.Op {
+	case kv.OpPut:
+		kind = linearizability.Put
+	case kv.OpAppend:
+		kind = linearizability.Append
 	}
 	c.cmd = cmd
 	c.giveUpAt = w.now + cc.GiveUpAfter
@@ -155,6 +146,32 @@ func (w *World) invoke(c *client) {
 		w.ctracef(c, "invoke %v", cmd)
 	}
 	w.sendRequest(&c.requester, false)
+}
+
+// drawCommand draws c's next operation from its stream: a key and a kind by the
+// configured weights; a write's value is a unique token.
+func (w *World) drawCommand(c *client) kv.Command {
+	cc := &w.cfg.Clients
+	cmd := kv.Command{Client: kv.ClientID(c.id), Seq: c.seq + 1, Key: w.keys[c.rng.IntN(len(w.keys))]}
+	switch r := c.rng.IntN(cc.GetWeight + cc.PutWeight + cc.AppendWeight); {
+	case r < cc.GetWeight:
+		cmd.Op = kv.OpGet
+	case r < cc.GetWeight+cc.PutWeight:
+		cmd.Op = kv.OpPut
+	default:
+		cmd.Op = kv.OpAppend
+	}
+	if cmd.Op != kv.OpGet {
+		// A unique, short token per operation, so that every write is recognisable in
+		// every value read: "c3.17 " is client 3's 17th operation.
+		var b [24]byte
+		v := append(b[:0], 'c')
+		v = strconv.AppendInt(v, int64(c.id), 10)
+		v = append(v, '.')
+		v = strconv.AppendUint(v, cmd.Seq, 10)
+		cmd.Value = string(append(v, ' '))
+	}
+	return cmd
 }
 
 // deliverRequest hands a client's request to its server, if the server is up and the link
@@ -193,7 +210,7 @@ func (w *World) sendReply(h *machine, r *node.Reply) {
 		w.schedPut(slot)
 		return
 	}
-	delays, copies := w.net.Send(int(h.id), to)
+	delays, copies := w.netSend(int(h.id), to)
 	if w.cfg.Trace != nil {
 		w.tracef(h.id, "   reply c%d#%d %v%s", r.Client, r.Seq, r.Status, replyDetail(r))
 		if copies == 0 {

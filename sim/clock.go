@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"raftsim/node"
+	"raftsim/sim/schedule"
 )
 
 // clock is a host's local clock: a piecewise linear function of virtual time. Since the
@@ -98,6 +99,9 @@ func (w *World) SetClockRate(id node.ID, rate float64) {
 	if !(rate > 0) || math.IsInf(rate, 1) {
 		panic(fmt.Sprintf("sim: SetClockRate(%d, %v): the rate must be positive and finite", id, rate))
 	}
+	if !w.admit(schedule.Action{Kind: schedule.ActionClockRate, Node: id, Rate: rate}) {
+		return
+	}
 	h.clock.setRate(w.now, rate)
 	w.hash.word(math.Float64bits(rate))
 	w.faultEvent(HappenClock, id, fmt.Sprintf("node %d's clock now runs at rate %.4f", id, rate))
@@ -111,6 +115,9 @@ func (w *World) JumpClock(id node.ID, by time.Duration) {
 	h := w.host(id)
 	if by < 0 {
 		panic(fmt.Sprintf("sim: JumpClock(%d, %v): clocks only jump forward", id, by))
+	}
+	if !w.admit(schedule.Action{Kind: schedule.ActionClockJump, Node: id, Duration: by}) {
+		return
 	}
 	h.clock.jump(w.now, by)
 	w.hash.word(uint64(by))

@@ -7,6 +7,7 @@ import (
 
 	"raftsim/netsim"
 	"raftsim/node"
+	"raftsim/sim/schedule"
 )
 
 // Config describes one run. The zero value is not valid; start from DefaultConfig.
@@ -59,6 +60,18 @@ type Config struct {
 	// event of an uninterrupted run of the same seed, and nothing it does enters the trace
 	// hash. A run that must not be cut short leaves it nil.
 	Interrupt func() bool
+
+	// Record, if not nil, receives the run's decisions as the lines of a timed schedule
+	// (schedule version 2, in the order they are made): every fault the scenario injected,
+	// every client operation, every packet's fate other than one copy delivered after
+	// Net.DelayMin (see timed.go). It does not change the run.
+	Record func(a schedule.Action)
+	// Replay, if not nil, is a timed schedule (version 2) whose decisions the run follows
+	// instead of the seed's: the faults it lists, its client operations, its packet
+	// fates (see timed.go). The caller applies its headers (nodes, clients, duration...)
+	// to the configuration. Replaying a recording of the same configuration gives the
+	// recorded run, with the same trace hash.
+	Replay *schedule.Schedule
 }
 
 // NodeOptions are the Raft timing and batching options given to every server.

@@ -10,6 +10,7 @@ import (
 	"raftsim/netsim"
 	"raftsim/node"
 	"raftsim/sim/check"
+	"raftsim/sim/schedule"
 )
 
 // This file is the World's surface for scenarios: faults to inject and state to observe.
@@ -34,7 +35,7 @@ func (w *World) faultEvent(kind HappeningKind, id node.ID, text string) *Happeni
 // does nothing.
 func (w *World) Crash(id node.ID) {
 	h := w.host(id)
-	if !h.up {
+	if !h.up || !w.admit(schedule.Action{Kind: schedule.ActionCrash, Node: id}) {
 		return
 	}
 	lost, lastLost := h.unit.Crash()
@@ -55,7 +56,7 @@ func (w *World) Crash(id node.ID) {
 // Restart boots node id again from its disk alone. Restarting a live node does nothing.
 func (w *World) Restart(id node.ID) {
 	h := w.host(id)
-	if h.up {
+	if h.up || !w.admit(schedule.Action{Kind: schedule.ActionRestart, Node: id}) {
 		return
 	}
 	w.counts.Restarts++
@@ -123,6 +124,9 @@ func (w *World) Partition(groups ...[]node.ID) {
 			group[e] = i + 1
 		}
 	}
+	if !w.admit(w.partitionAction(groups)) {
+		return
+	}
 	w.net.Heal()
 	n := len(group) - 1
 	for a := 1; a <= n; a++ {
@@ -144,7 +148,11 @@ func (w *World) Partition(groups ...[]node.ID) {
 // Isolate cuts node (or client address) id off from every other node and client, in both
 // directions.
 func (w *World) Isolate(id node.ID) {
-	w.net.Isolate(w.endpoint(id))
+	e := w.endpoint(id)
+	if !w.admit(w.endpointAction(schedule.ActionIsolate, id)) {
+		return
+	}
+	w.net.Isolate(e)
 	w.faultEvent(HappenNetwork, id, "isolate: "+w.describeNet())
 }
 
@@ -152,26 +160,41 @@ func (w *World) Isolate(id node.ID) {
 // (a partial partition: each still reaches everyone else). Either may be a client or the
 // admin address.
 func (w *World) Cut(a, b node.ID) {
-	w.net.Cut(w.endpoint(a), w.endpoint(b))
+	ea, eb := w.endpoint(a), w.endpoint(b)
+	if !w.admit(w.endpointAction(schedule.ActionCut, a, b)) {
+		return
+	}
+	w.net.Cut(ea, eb)
 	w.faultEvent(HappenNetwork, node.None, "link cut: "+w.describeNet())
 }
 
 // CutOneWay stops messages from from to to; to can still reach from. Either may be a
 // client address.
 func (w *World) CutOneWay(from, to node.ID) {
-	w.net.CutOneWay(w.endpoint(from), w.endpoint(to))
+	ef, et := w.endpoint(from), w.endpoint(to)
+	if !w.admit(w.endpointAction(schedule.ActionCutOneWay, from, to)) {
+		return
+	}
+	w.net.CutOneWay(ef, et)
 	w.faultEvent(HappenNetwork, node.None, "one-way cut: "+w.describeNet())
 }
 
 // Bridge cuts a and c apart while both still reach b (a non-transitive partition). Any of
 // them may be a client address.
 func (w *World) Bridge(a, b, c node.ID) {
-	w.net.Bridge(w.endpoint(a), w.endpoint(b), w.endpoint(c))
+	ea, eb, ec := w.endpoint(a), w.endpoint(b), w.endpoint(c)
+	if !w.admit(w.endpointAction(schedule.ActionBridge, a, b, c)) {
+		return
+	}
+	w.net.Bridge(ea, eb, ec)
 	w.faultEvent(HappenNetwork, node.None, "bridge: "+w.describeNet())
 }
 
 // Heal brings every link up.
 func (w *World) Heal() {
+	if !w.admit(schedule.Action{Kind: schedule.ActionHeal}) {
+		return
+	}
 	w.net.Heal()
 	w.faultEvent(HappenHeal, node.None, "healed: all links up")
 }
@@ -241,8 +264,14 @@ func (w *World) Propose(id node.ID, data string) node.Proposal {
 // Now is the current virtual time.
 func (w *World) Now() time.Duration { return w.now }
 
-// Config is the run's configuration (a copy).
-func (w *World) Config() Config { return w.cfg }
+// Config is the run's configuration
+// (a copy), without its recording and replay hooks (Record, Replay), which belong to this
+// run: a scenario that runs a second world from it runs a plain seeded one.
+func (w *World) Config() Config {
+	c := w.cfg
+	c.Record, c.Replay = nil, nil
+	return c
+}
 
 // Nodes is the number of servers (hosts): Config.Nodes + Config.Spares, whether or not
 // they are in the configuration (see Voters).
@@ -410,7 +439,7 @@ func (w *World) describeGroups(groups [][]node.ID) string {
 // running. Pausing a crashed or paused server does nothing.
 func (w *World) Pause(id node.ID, d time.Duration) {
 	h := w.host(id)
-	if !h.up || h.pausedUntil > w.now || d <= 0 {
+	if !h.up || h.pausedUntil > w.now || d <= 0 || !w.admit(schedule.Action{Kind: schedule.ActionPause, Node: id, Duration: d}) {
 		return
 	}
 	h.pausedUntil = w.now + d

@@ -49,6 +49,9 @@ type World struct {
 
 	// sched is the schedule a schedule-mode world follows (RunSchedule), nil otherwise.
 	sched *scheduled
+	// timed records the run as a timed schedule, or replays one (Config.Record,
+	// Config.Replay; timed.go); nil otherwise.
+	timed *timedRun
 
 	beforeSend func(w *World, id node.ID, out *node.Output)
 	hookOut    node.Output // the output handed to beforeSend
@@ -116,6 +119,11 @@ func newWorld(cfg Config, sched *scheduled) (*World, error) {
 			w.check.Spare(node.ID(i + 1))
 		}
 	}
+	if cfg.Record != nil || cfg.Replay != nil {
+		if w.timed, err = newTimedRun(w, cfg.Record, cfg.Replay); err != nil {
+			return nil, err
+		}
+	}
 	if err := w.bootAll(); err != nil {
 		return nil, err
 	}
@@ -179,7 +187,17 @@ func (w *World) Run() (res Result) {
 			res = w.result()
 		}
 	}()
-	for n := 1; !w.stopped && w.queue.len() > 0 && w.queue.peek().at <= w.cfg.Duration; n++ {
+	for n := 1; !w.stopped; n++ {
+		next := w.cfg.Duration + 1
+		if w.queue.len() > 0 {
+			next = w.queue.peek().at
+		}
+		if w.timed != nil && w.fireOrphan(next) {
+			continue
+		}
+		if next > w.cfg.Duration {
+			break
+		}
 		w.process(w.queue.pop())
 		w.budgetEvent()
 		if n%interruptEvery == 0 && w.cfg.Interrupt != nil && !w.stopped && w.cfg.Interrupt() {
