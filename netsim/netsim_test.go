@@ -505,3 +505,41 @@ func BenchmarkSend(b *testing.B) {
 	}
 	_ = sink
 }
+
+// TestImposeReplaysDecide: imposing the fates one network decided on another with the
+// same links gives the same copies and the same counters (but Reordered, which a fate does
+// not record), and a cut link still drops an imposed fate.
+func TestImposeReplaysDecide(t *testing.T) {
+	cfg := Config{DelayMin: time.Millisecond, DelayMax: 10 * time.Millisecond, TailProbability: 0.1, TailMax: 50 * time.Millisecond,
+		LossProbability: 0.2, DuplicateProbability: 0.3, ReorderProbability: 0.2}
+	a, err := New(cfg, 4, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := New(Config{}, 4, 99)
+	a.Cut(1, 3)
+	b.Cut(1, 3)
+	for i := 0; i < 2000; i++ {
+		from, to := i%4+1, (i/4)%4+1
+		if from == to {
+			continue
+		}
+		f := a.Decide(from, to)
+		gd, gc := b.Impose(from, to, f).Copies()
+		wd, wc := f.Copies()
+		if gd != wd || gc != wc {
+			t.Fatalf("send %d %d->%d: imposed %v %d copies, decided %v %d", i, from, to, gd, gc, wd, wc)
+		}
+	}
+	sa, sb := a.Stats(), b.Stats()
+	sa.Reordered = 0
+	if sa != sb {
+		t.Fatalf("stats differ: decided %+v, imposed %+v", sa, sb)
+	}
+	if sa.Cut == 0 || sa.Lost == 0 || sa.Duplicated == 0 {
+		t.Fatalf("the test exercised too little: %+v", sa)
+	}
+	if _, c := b.Impose(1, 3, Fate{Delays: [2]time.Duration{time.Millisecond}}).Copies(); c != 0 {
+		t.Fatalf("an imposed fate crossed a cut link (%d copies)", c)
+	}
+}
