@@ -27,13 +27,7 @@ func Export(s Scenario, seed uint64, opts Options) (Outcome, *schedule.Schedule)
 		Timed: timedHeaders(opts.Overrides, cfg.Net.DelayMin)}
 	cfg.Record = func(a schedule.Action) { sch.Actions = append(sch.Actions, a) }
 	out = runConfigured(s, cfg, opts, out)
-	switch key := FailureKey(&out); {
-	case out.Err != nil || out.Interrupted || out.Inconclusive():
-	case key == "":
-		sch.Expect = schedule.Expect{Kind: schedule.ExpectOK}
-	default:
-		sch.Expect = schedule.Expect{Kind: schedule.ExpectFail, Check: key}
-	}
+	sch.Expect = expectOf(&out)
 	return out, sch
 }
 
@@ -97,14 +91,49 @@ func TimedConfig(sch *schedule.Schedule) (Scenario, sim.Config, Overrides, error
 // fit (an unknown scenario, a server the run does not have...) is the outcome's Err.
 // replay is the command that replays it, for the report.
 func RunTimed(sch *schedule.Schedule, opts Options, replay string) Outcome {
-	out := Outcome{Result: sim.Result{Scenario: sch.Scenario, Seed: sch.Seed}, Replay: replay}
+	out, _ := runTimed(sch, opts, false)
+	out.Replay = replay
+	return out
+}
+
+// Rerecord replays a timed schedule, as RunTimed does, and records what the replay did:
+// the schedule it returns lists only the lines the run used (the faults that happened,
+// the operations invoked, the packets whose fate was not a plain delivery) and replays to
+// the same run. Its expect line states the outcome, as Export's does.
+func Rerecord(sch *schedule.Schedule, opts Options) (Outcome, *schedule.Schedule) {
+	return runTimed(sch, opts, true)
+}
+
+func runTimed(sch *schedule.Schedule, opts Options, record bool) (Outcome, *schedule.Schedule) {
+	out := Outcome{Result: sim.Result{Scenario: sch.Scenario, Seed: sch.Seed}}
 	s, cfg, ov, err := TimedConfig(sch)
 	out.Overrides = ov
 	if err != nil {
 		out.Err = err
-		return out
+		return out, nil
 	}
-	return runConfigured(s, cfg, opts, out)
+	if !record {
+		return runConfigured(s, cfg, opts, out), nil
+	}
+	rec := *sch
+	rec.Actions, rec.Expect = nil, schedule.Expect{}
+	cfg.Record = func(a schedule.Action) { rec.Actions = append(rec.Actions, a) }
+	out = runConfigured(s, cfg, opts, out)
+	rec.Expect = expectOf(&out)
+	return out, &rec
+}
+
+// expectOf is the expect line that states o's outcome: ok, the failure by its
+// FailureKey, or none for a run that was inconclusive, interrupted or could not start.
+func expectOf(o *Outcome) schedule.Expect {
+	switch key := FailureKey(o); {
+	case o.Err != nil || o.Interrupted || o.Inconclusive():
+		return schedule.Expect{}
+	case key == "":
+		return schedule.Expect{Kind: schedule.ExpectOK}
+	default:
+		return schedule.Expect{Kind: schedule.ExpectFail, Check: key}
+	}
 }
 
 // FailureKey names what failed first in o: the identity a shrunk run must keep, and what

@@ -70,7 +70,9 @@ type Config struct {
 	// instead of the seed's: the faults it lists, its client operations, its packet
 	// fates (see timed.go). The caller applies its headers (nodes, clients, duration...)
 	// to the configuration. Replaying a recording of the same configuration gives the
-	// recorded run, with the same trace hash.
+	// recorded run, with the same trace hash. With Record set too, the replay records
+	// what it did (the lines it used, packets on the schedule's delay left out): a
+	// schedule that replays to exactly this run.
 	Replay *schedule.Schedule
 }
 

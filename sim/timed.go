@@ -42,8 +42,11 @@ import (
 
 // timedRun is a world's recording or replay of a timed schedule.
 type timedRun struct {
-	record func(schedule.Action) // recording: receives each decision
-	replay *schedule.Schedule    // replay: the schedule followed
+	record func(schedule.Action) // recording: receives each decision (or nil)
+	replay *schedule.Schedule    // replay: the schedule followed (or nil)
+	// plain is the delay of a packet that needs no line: the schedule's in a replay, the
+	// network's minimum in a seeded run.
+	plain time.Duration
 
 	stride int      // endpoints + 1: link (from, to) is from*stride+to
 	sent   []uint64 // per link: packets sent on it so far
@@ -77,11 +80,12 @@ type linkFate struct {
 // exist); it returns an error if the replayed schedule does not fit the run.
 func newTimedRun(w *World, record func(schedule.Action), s *schedule.Schedule) (*timedRun, error) {
 	endpoints := w.adminAddr()
-	t := &timedRun{record: record, replay: s, stride: endpoints + 1}
+	t := &timedRun{record: record, replay: s, stride: endpoints + 1, plain: w.cfg.Net.DelayMin}
 	t.sent = make([]uint64, t.stride*t.stride)
 	if s == nil {
 		return t, nil
 	}
+	t.plain = s.Timed.Delay
 	if s.Version != schedule.VersionTimed {
 		return nil, fmt.Errorf("sim: Config.Replay is a version %d schedule; replay takes version %d (a version 1 schedule runs with RunSchedule)", s.Version, schedule.VersionTimed)
 	}
@@ -180,13 +184,32 @@ func (w *World) netSend(from, to int) (delays [2]time.Duration, copies int) {
 	if t.replay == nil {
 		f := w.net.Decide(from, to)
 		if !f.Cut {
-			sf := schedule.Fate{Dup: f.Dup, Lost: f.Lost, Delays: f.Delays}
-			if !sf.Plain(w.cfg.Net.DelayMin) {
-				t.record(schedule.Action{Kind: schedule.ActionPacket, From: w.schedEndpoint(from), To: w.schedEndpoint(to), Packet: t.sent[k], Fate: sf})
-			}
+			w.recordFate(from, to, schedule.Fate{Dup: f.Dup, Lost: f.Lost, Delays: f.Delays})
 		}
 		return f.Copies()
 	}
+	sf := t.fateOf(k)
+	f := w.net.Impose(from, to, netsim.Fate{Dup: sf.Dup, Lost: sf.Lost, Delays: sf.Delays})
+	if !f.Cut {
+		w.recordFate(from, to, sf)
+	}
+	return f.Copies()
+}
+
+// recordFate records the fate of the packet just sent from -> to, unless it is plain or
+// nothing is recorded.
+func (w *World) recordFate(from, to int, f schedule.Fate) {
+	t := w.timed
+	if t.record == nil || f.Plain(t.plain) {
+		return
+	}
+	t.record(schedule.Action{Kind: schedule.ActionPacket, From: w.schedEndpoint(from), To: w.schedEndpoint(to),
+		Packet: t.sent[t.link(from, to)], Fate: f})
+}
+
+// fateOf is, in a replay, the fate of the packet just sent on link k: its line's, or one
+// copy after the schedule's delay.
+func (t *timedRun) fateOf(k int) schedule.Fate {
 	sf := schedule.Fate{Delays: [2]time.Duration{t.delay}}
 	fs := t.fates[k]
 	i := t.fateAt[k]
@@ -198,7 +221,7 @@ func (w *World) netSend(from, to int) (delays [2]time.Duration, copies int) {
 		i++
 	}
 	t.fateAt[k] = i
-	return w.net.Impose(from, to, netsim.Fate{Dup: sf.Dup, Lost: sf.Lost, Delays: sf.Delays}).Copies()
+	return sf
 }
 
 // admit decides whether a fault the script injects now happens: always in a seeded run
@@ -210,11 +233,10 @@ func (w *World) admit(a schedule.Action) bool {
 		return true
 	}
 	a.At = w.now
-	if t.applying {
-		return true
-	}
-	if t.replay == nil {
-		t.record(a)
+	if t.applying || t.replay == nil {
+		if t.record != nil {
+			t.record(a)
+		}
 		return true
 	}
 	for i := t.unused; i < len(t.faults); i++ {
@@ -225,6 +247,9 @@ func (w *World) admit(a schedule.Action) bool {
 		if !f.used && f.a.At == w.now && sameFault(f.a, &a) {
 			f.used = true
 			t.advance()
+			if t.record != nil {
+				t.record(a)
+			}
 			return true
 		}
 	}
@@ -356,7 +381,7 @@ func (w *World) endpointAction(kind schedule.ActionKind, ids ...node.ID) schedul
 func (w *World) nextOp(c *client, cmd *kv.Command) (now bool) {
 	t := w.timed
 	if t.replay == nil {
-		t.record(schedule.Action{Kind: schedule.ActionInvoke, At: w.now, Client: c.id, Op: cmd.Op, Key: cmd.Key, Value: cmd.Value})
+		t.recordOp(w, c, cmd)
 		return true
 	}
 	ops := t.ops[c.id-1]
@@ -371,5 +396,12 @@ func (w *World) nextOp(c *client, cmd *kv.Command) (now bool) {
 	}
 	t.opAt[c.id-1]++
 	cmd.Op, cmd.Key, cmd.Value = a.Op, a.Key, a.Value
+	t.recordOp(w, c, cmd)
 	return true
+}
+
+func (t *timedRun) recordOp(w *World, c *client, cmd *kv.Command) {
+	if t.record != nil {
+		t.record(schedule.Action{Kind: schedule.ActionInvoke, At: w.now, Client: c.id, Op: cmd.Op, Key: cmd.Key, Value: cmd.Value})
+	}
 }

@@ -1,0 +1,466 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"raftsim/sim"
+	"raftsim/sim/schedule"
+)
+
+// This file shrinks a failing timed schedule: it searches for a smaller schedule whose
+// replay fails the same way (FailureKey), by passes that each simplify one part of it,
+// repeated until a whole round changes nothing:
+//
+//  1. end the run earlier: where a check stopped it, or for a history that is not
+//     linearizable by bisecting the duration;
+//  2. fewer servers and fewer clients, the fewest that still fail;
+//  3. fewer faults, 4. fewer client operations and 5. fewer packets not plainly delivered
+//     (a packet without a line is delivered once after the schedule's delay, so removing a
+//     line turns a drop or a duplicate back into a plain delivery and shortens a delay),
+//     each by delta debugging (Zeller and Hildebrandt's ddmin), which finds a subset from
+//     which no single line can be removed.
+//
+// Passes 2 to 4 take away what a scenario's own probes and assertion may need: without
+// the crash, a probe waiting for a new leader after it fails for want of a crash, bug or
+// not. So for such a failure (not one of the safety checks, the history check or a
+// panic, which no correct server can cause) they run only when the servers are not
+// raftsim's own (Options.NewServer: a planted bug, an adapter), and a candidate is kept
+// only if raftsim's node, run on it, does not fail the same way. Otherwise only the
+// packets shrink.
+//
+// Every accepted candidate is re-recorded (Rerecord): the schedule kept lists only the
+// lines its run used. Shrinking is deterministic: the replays are, and the search is
+// sequential; only a history check that runs out of its wall-clock budget (an
+// inconclusive verdict counts as not failing) could make two machines differ.
+
+// DefaultShrinkRuns bounds the replays of one Shrink when ShrinkOptions.MaxRuns is 0.
+const DefaultShrinkRuns = 3000
+
+// shrinkRounds bounds the rounds of passes.
+const shrinkRounds = 4
+
+// ShrinkOptions tune Shrink.
+type ShrinkOptions struct {
+	// Options are the replays' options: NewServer keeps a planted bug in, CheckBudget
+	// bounds each history check. Trace and Interrupt are not used.
+	Options Options
+	// MaxRuns bounds the replays (0: DefaultShrinkRuns). A bound on runs, not on time,
+	// keeps the result the same on every machine.
+	MaxRuns int
+	// Progress, if not nil, is called after every replay.
+	Progress func(p ShrinkProgress)
+}
+
+// ShrinkProgress is where a Shrink is: the replays so far, the pass running, and the
+// size of the smallest failing schedule found.
+type ShrinkProgress struct {
+	Runs int
+	Pass string
+	Size Size
+}
+
+// Size is how big a timed schedule's failing run is: what a person has to read.
+type Size struct {
+	Events      uint64        // events the run processed
+	Faults      int           // faults (fault lines)
+	ClientOps   int           // client operations (invoke lines)
+	Packets     int           // packets not plainly delivered (packet lines)
+	Nodes       int           // servers
+	Clients     int           // clients
+	VirtualTime time.Duration // virtual time the run reached
+}
+
+func (s Size) String() string {
+	return fmt.Sprintf("%d events, %d faults, %d client operations, %d packets not plainly delivered, %d servers, %d clients, %v virtual",
+		s.Events, s.Faults, s.ClientOps, s.Packets, s.Nodes, s.Clients, s.VirtualTime)
+}
+
+// ShrinkResult is what Shrink found.
+type ShrinkResult struct {
+	// Key is the failure every candidate had to keep (FailureKey).
+	Key string
+	// Original is the schedule given, re-recorded; Shrunk the smallest failing one found,
+	// with its expect line.
+	Original, Shrunk *schedule.Schedule
+	// Before and After measure them.
+	Before, After Size
+	// Outcome is the shrunk schedule's replay.
+	Outcome Outcome
+	// Runs is how many replays the search made; Exhausted says it stopped at MaxRuns.
+	Runs      int
+	Exhausted bool
+	// Elapsed is the wall time it took (for reports only).
+	Elapsed time.Duration
+}
+
+// Shrink searches for a smaller timed schedule that fails as sch does (see the file
+// comment). It returns an error, before any search, when sch is not a timed schedule, does
+// not replay, or does not fail (or fails otherwise than its expect line says).
+func Shrink(sch *schedule.Schedule, opts ShrinkOptions) (ShrinkResult, error) {
+	start := time.Now() // determinism: measures the search for the report only; the result never depends on it
+	if sch.Version != schedule.VersionTimed {
+		return ShrinkResult{}, fmt.Errorf("shrink takes a timed schedule (version %d: an exported or shrunk run); this one is version %d (a model checker's counterexample is already a shortest one)",
+			schedule.VersionTimed, sch.Version)
+	}
+	s := &shrinker{opts: opts, max: opts.MaxRuns}
+	if s.max == 0 {
+		s.max = DefaultShrinkRuns
+	}
+	s.opts.Options.Trace, s.opts.Options.Interrupt = nil, nil
+	out, rec := Rerecord(sch, s.opts.Options)
+	if err := shrinkable(sch, &out); err != nil {
+		return ShrinkResult{}, err
+	}
+	s.key = FailureKey(&out)
+	s.opts.Options.skipHistory = out.Failure != nil // the run fails before its history is checked
+	s.cur, s.out = rec, out
+	res := ShrinkResult{Key: s.key, Original: rec, Before: s.size()}
+	s.reference = !s.safety() && opts.Options.NewServer != nil
+	for round := 0; round < shrinkRounds && !s.exhausted(); round++ {
+		before := s.size()
+		s.endEarlier()
+		if s.safety() || s.reference {
+			s.fewerEndpoints()
+		}
+		s.lines("packets", func(a *schedule.Action) bool { return a.Kind == schedule.ActionPacket })
+		if s.safety() || s.reference {
+			s.lines("faults", isFault)
+			s.lines("client operations", func(a *schedule.Action) bool { return a.Kind == schedule.ActionInvoke })
+		}
+		if s.size() == before {
+			break
+		}
+	}
+	res.Shrunk, res.After, res.Outcome = s.cur, s.size(), s.out
+	res.Runs, res.Exhausted = s.runs, s.exhausted()
+	res.Elapsed = time.Since(start) // determinism: reported only
+	return res, nil
+}
+
+// shrinkable says why a replay with outcome out cannot be shrunk, or nil.
+func shrinkable(sch *schedule.Schedule, out *Outcome) error {
+	key := FailureKey(out)
+	switch {
+	case out.Err != nil:
+		return fmt.Errorf("the schedule does not replay: %w", out.Err)
+	case out.Inconclusive():
+		return errors.New("the schedule's history check is inconclusive (it ran out of its budget): nothing to shrink towards; raise -check-budget")
+	case key == "":
+		return errors.New("the schedule's replay fails no check: nothing to shrink")
+	case sch.Expect.Kind == schedule.ExpectFail && !sameFailure(out, sch.Expect.Check):
+		return fmt.Errorf("the schedule expects %q to fail, but its replay fails %q", sch.Expect.Check, key)
+	}
+	return nil
+}
+
+// isFault reports whether a is a fault line.
+func isFault(a *schedule.Action) bool {
+	return a.Kind != schedule.ActionInvoke && a.Kind != schedule.ActionPacket
+}
+
+// shrinker is one Shrink's search state: the smallest failing schedule so far and its
+// replay.
+type shrinker struct {
+	opts ShrinkOptions
+	key  string
+	max  int
+	runs int
+	pass string
+	cur  *schedule.Schedule
+	out  Outcome
+	// reference: the failure kept is a scenario's own (a probe, an assertion) and the
+	// servers are not raftsim's (a planted bug, an adapter): a candidate is kept only if
+	// raftsim's own node does not fail it the same way.
+	reference bool
+}
+
+func (s *shrinker) exhausted() bool { return s.runs >= s.max }
+
+// safety reports whether the failure kept is one of the safety checks every run makes
+// (sim.CheckNames), the history check, or a panic: a failure that no correct server can
+// cause, whatever the cluster and the faults.
+func (s *shrinker) safety() bool {
+	if s.key == "Linearizability" || strings.HasPrefix(s.key, "panic: ") {
+		return true
+	}
+	return slices.Contains(sim.CheckNames(), s.key)
+}
+
+// try replays candidate c and keeps it (re-recorded) if it fails the same way.
+func (s *shrinker) try(c *schedule.Schedule) bool {
+	if s.exhausted() {
+		return false
+	}
+	s.runs++
+	out, rec := Rerecord(c, s.opts.Options)
+	ok := out.Err == nil && !out.Inconclusive() && sameFailure(&out, s.key)
+	if ok && s.reference {
+		ref := s.opts.Options
+		ref.NewServer = nil
+		r := RunTimed(c, ref, "")
+		ok = !sameFailure(&r, s.key)
+	}
+	if ok {
+		s.cur, s.out = rec, out
+	}
+	if s.opts.Progress != nil {
+		s.opts.Progress(ShrinkProgress{Runs: s.runs, Pass: s.pass, Size: s.size()})
+	}
+	return ok
+}
+
+// size measures the current schedule and its run.
+func (s *shrinker) size() Size {
+	z := Size{Events: s.out.Counts.Events, VirtualTime: s.out.VirtualTime}
+	for i := range s.cur.Actions {
+		switch a := &s.cur.Actions[i]; {
+		case a.Kind == schedule.ActionInvoke:
+			z.ClientOps++
+		case a.Kind == schedule.ActionPacket:
+			z.Packets++
+		default:
+			z.Faults++
+		}
+	}
+	if _, cfg, _, err := TimedConfig(s.cur); err == nil {
+		z.Nodes, z.Clients = cfg.Nodes, cfg.Clients.Count
+	}
+	return z
+}
+
+// with is a copy of the current schedule with other actions (the headers shared).
+func (s *shrinker) with(actions []schedule.Action) *schedule.Schedule {
+	c := *s.cur
+	c.Actions, c.Expect = actions, schedule.Expect{}
+	return &c
+}
+
+// endEarlier ends the run where it stopped, when a check stopped it before its duration;
+// when it fails at its end (the history check, an assertion), it bisects the duration for
+// the earliest end that still fails.
+func (s *shrinker) endEarlier() {
+	s.pass = "end earlier"
+	_, cfg, _, err := TimedConfig(s.cur)
+	if err != nil {
+		return
+	}
+	end := s.out.VirtualTime
+	if end < cfg.Duration {
+		c := s.with(s.cur.Actions)
+		c.Timed.Duration = end
+		s.try(c)
+	}
+	if s.key != "Linearizability" {
+		// A check stopped the run: it cannot end before that and fail the same way. And a
+		// scenario's assertion may need the whole run (it counts leaders, waits for
+		// convergence), so ending earlier could fail it for want of time alone.
+		return
+	}
+	lo, hi := time.Duration(0), end
+	for hi-lo > max(end/64, 10*time.Millisecond) && !s.exhausted() {
+		mid := lo + (hi-lo)/2
+		c := s.with(s.cur.Actions)
+		c.Timed.Duration = mid
+		if s.try(c) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+}
+
+// fewerEndpoints tries the fewest servers, then the fewest clients, that still fail.
+func (s *shrinker) fewerEndpoints() {
+	s.pass = "fewer servers"
+	for k := 1; k < s.size().Nodes && !s.exhausted(); k++ {
+		c := s.with(keepEndpoints(s.cur.Actions, k, s.size().Clients))
+		c.Timed.Nodes = k
+		if s.try(c) {
+			break
+		}
+	}
+	s.pass = "fewer clients"
+	for k := 1; k < s.size().Clients && !s.exhausted(); k++ {
+		c := s.with(keepEndpoints(s.cur.Actions, s.size().Nodes, k))
+		c.Timed.Clients = k
+		if s.try(c) {
+			break
+		}
+	}
+}
+
+// keepEndpoints is actions without what names a server above nodes or a client above
+// clients (a partition loses those members; a group left empty goes).
+func keepEndpoints(actions []schedule.Action, nodes, clients int) []schedule.Action {
+	keep := func(e schedule.Endpoint) bool {
+		return (e.Kind != schedule.EndpointServer || e.N <= nodes) && (e.Kind != schedule.EndpointClient || e.N <= clients)
+	}
+	var out []schedule.Action
+	for _, a := range actions {
+		ok := true
+		switch a.Kind {
+		case schedule.ActionPacket:
+			ok = keep(a.From) && keep(a.To)
+		case schedule.ActionInvoke:
+			ok = a.Client <= clients
+		case schedule.ActionPartition:
+			a.Partition = trimPartition(a.Partition, keep)
+			ok = a.Partition != schedule.Partition{}
+		case schedule.ActionIsolate, schedule.ActionCut, schedule.ActionCutOneWay, schedule.ActionBridge:
+			for _, e := range a.Endpoints {
+				ok = ok && (e.Kind == schedule.EndpointNone || keep(e))
+			}
+		case schedule.ActionHeal:
+		default:
+			ok = int(a.Node) <= nodes
+		}
+		if ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// trimPartition is p without the endpoints keep refuses, its groups renumbered in
+// canonical order.
+func trimPartition(p schedule.Partition, keep func(schedule.Endpoint) bool) schedule.Partition {
+	var q schedule.Partition
+	var renumber [schedule.MaxEndpoints + 1]uint8
+	next := uint8(0)
+	for i, g := range p.Groups {
+		if g == 0 || !keep(schedule.IndexEndpoint(i)) {
+			continue
+		}
+		if renumber[g] == 0 {
+			next++
+			renumber[g] = next
+		}
+		q.Groups[i] = renumber[g]
+	}
+	return q
+}
+
+// lines shrinks the lines that pick selects by delta debugging, the others kept as they
+// are: first all of them removed at once, then ddmin.
+func (s *shrinker) lines(pass string, pick func(*schedule.Action) bool) {
+	s.pass = pass
+	base := s.cur.Actions
+	var items []int // indexes in base of the lines shrunk
+	for i := range base {
+		if pick(&base[i]) {
+			items = append(items, i)
+		}
+	}
+	if len(items) == 0 {
+		return
+	}
+	build := func(keep []int) *schedule.Schedule {
+		in := make([]bool, len(base))
+		for i := range base {
+			in[i] = !pick(&base[i])
+		}
+		for _, k := range keep {
+			in[items[k]] = true
+		}
+		var acts []schedule.Action
+		for i := range base {
+			if in[i] {
+				acts = append(acts, base[i])
+			}
+		}
+		return s.with(acts)
+	}
+	if s.try(build(nil)) {
+		return
+	}
+	ddmin(len(items), func(keep []int) bool { return s.try(build(keep)) }, s.exhausted)
+}
+
+// ddmin is minimizing delta debugging (Zeller and Hildebrandt, "Simplifying and
+// Isolating Failure-Inducing Input", TSE 2002) over items 0..n-1, given that all n fail
+// (test) and that none does not (the caller tried): it returns a failing subset from which
+// no single item can be removed (1-minimal), unless stop answers true first. test gets
+// ascending index lists.
+//
+// Two common refinements keep it near n log n replays on the long, chaotic lists of a
+// simulation instead of its n^2 worst case: subsets alone are tried only while the
+// chunks are few (a chunk of a long list rarely fails alone), and after a chunk's removal
+// the sweep goes on with the next chunk instead of starting over.
+func ddmin(n int, test func(keep []int) bool, stop func() bool) []int {
+	cur := make([]int, n)
+	for i := range cur {
+		cur[i] = i
+	}
+	parts := 2
+	for len(cur) >= 2 && !stop() {
+		chunks := split(cur, parts)
+		if c, ok := failingChunk(chunks, test, stop); ok {
+			cur, parts = c, 2
+			continue
+		}
+		removed := false
+		for i := 0; i < len(chunks) && len(chunks) > 1 && !stop(); {
+			if c := without(chunks, i); test(c) {
+				cur, removed = c, true
+				chunks = append(chunks[:i:i], chunks[i+1:]...)
+				continue // the next chunk is now chunks[i]
+			}
+			i++
+		}
+		switch {
+		case removed:
+			parts = max(len(chunks), 2)
+		case parts >= len(cur):
+			return cur
+		default:
+			parts = min(2*parts, len(cur))
+		}
+	}
+	return cur
+}
+
+// subsetChunksMax is the most chunks for which ddmin tries each chunk alone.
+const subsetChunksMax = 8
+
+// failingChunk tries each chunk alone, while they are few.
+func failingChunk(chunks [][]int, test func([]int) bool, stop func() bool) ([]int, bool) {
+	if len(chunks) > subsetChunksMax {
+		return nil, false
+	}
+	for _, c := range chunks {
+		if stop() {
+			break
+		}
+		if test(c) {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+// without is the items of every chunk but chunk i, in order.
+func without(chunks [][]int, i int) []int {
+	var out []int
+	for k, c := range chunks {
+		if k != i {
+			out = append(out, c...)
+		}
+	}
+	return out
+}
+
+// split cuts xs into parts nearly equal chunks, in order.
+func split(xs []int, parts int) [][]int {
+	out := make([][]int, 0, parts)
+	for i := 0; i < parts; i++ {
+		lo, hi := i*len(xs)/parts, (i+1)*len(xs)/parts
+		if lo < hi {
+			out = append(out, xs[lo:hi])
+		}
+	}
+	return out
+}
