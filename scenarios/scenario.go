@@ -103,6 +103,7 @@ func All() []Scenario {
 		slowFollower(),
 		followerApply(),
 		duplicationOnly(),
+		generated(),
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all

@@ -99,7 +99,8 @@ type ShrinkResult struct {
 
 // Shrink searches for a smaller timed schedule that fails as sch does (see the file
 // comment). It returns an error, before any search, when sch is not a timed schedule, does
-// not replay, or does not fail (or fails otherwise than its expect line says).
+// not replay, or does not fail (or fails otherwise than its expect line says); the error
+// is worded to follow the schedule's name ("churn seed 3 fails no check: ...").
 func Shrink(sch *schedule.Schedule, opts ShrinkOptions) (ShrinkResult, error) {
 	start := time.Now() // determinism: measures the search for the report only; the result never depends on it
 	if sch.Version != schedule.VersionTimed {
@@ -146,13 +147,13 @@ func shrinkable(sch *schedule.Schedule, out *Outcome) error {
 	key := FailureKey(out)
 	switch {
 	case out.Err != nil:
-		return fmt.Errorf("the schedule does not replay: %w", out.Err)
+		return fmt.Errorf("does not replay: %w", out.Err)
 	case out.Inconclusive():
-		return errors.New("the schedule's history check is inconclusive (it ran out of its budget): nothing to shrink towards; raise -check-budget")
+		return errors.New("has an inconclusive history check (it ran out of its budget): nothing to shrink towards; raise -check-budget")
 	case key == "":
-		return errors.New("the schedule's replay fails no check: nothing to shrink")
+		return errors.New("fails no check: nothing to shrink")
 	case sch.Expect.Kind == schedule.ExpectFail && !sameFailure(out, sch.Expect.Check):
-		return fmt.Errorf("the schedule expects %q to fail, but its replay fails %q", sch.Expect.Check, key)
+		return fmt.Errorf("expects %q to fail, but its replay fails %q", sch.Expect.Check, key)
 	}
 	return nil
 }
@@ -213,11 +214,12 @@ func (s *shrinker) try(c *schedule.Schedule) bool {
 	return ok
 }
 
-// size measures the current schedule and its run.
-func (s *shrinker) size() Size {
-	z := Size{Events: s.out.Counts.Events, VirtualTime: s.out.VirtualTime}
-	for i := range s.cur.Actions {
-		switch a := &s.cur.Actions[i]; {
+// LinesOf counts a timed schedule's lines by kind: its Faults, ClientOps and Packets
+// (the other fields of Size, which need a run, are zero).
+func LinesOf(sch *schedule.Schedule) Size {
+	var z Size
+	for i := range sch.Actions {
+		switch a := &sch.Actions[i]; {
 		case a.Kind == schedule.ActionInvoke:
 			z.ClientOps++
 		case a.Kind == schedule.ActionPacket:
@@ -226,6 +228,13 @@ func (s *shrinker) size() Size {
 			z.Faults++
 		}
 	}
+	return z
+}
+
+// size measures the current schedule and its run.
+func (s *shrinker) size() Size {
+	z := LinesOf(s.cur)
+	z.Events, z.VirtualTime = s.out.Counts.Events, s.out.VirtualTime
 	if _, cfg, _, err := TimedConfig(s.cur); err == nil {
 		z.Nodes, z.Clients = cfg.Nodes, cfg.Clients.Count
 	}

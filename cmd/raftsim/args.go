@@ -68,8 +68,9 @@ type cmdArgs struct {
 	seedTimeout                                         textFlag
 	checkQuorum, preVote                                optionalBool
 	verbose                                             optionalBool
-	schedule                                            textFlag
+	schedule, scheduleOut                               textFlag
 	explore                                             exploreArgs
+	shrink                                              shrinkArgs
 }
 
 // declareScenario declares -scenario and -seed; what is the verb ("run", "replay"), and
@@ -96,6 +97,7 @@ func (a *cmdArgs) declareRun(fs *flag.FlagSet) {
 	fs.Var(&a.parallel, "parallel", fmt.Sprintf("with -seeds, run up to `P` seeds at once, 1..%d", maxParallel))
 	fs.Var(&a.seedTimeout, "seed-timeout", "with -seeds, abort a seed still running after `D` of wall-clock time, e.g. 30s or 5m (default: the scenario's virtual duration, at least 1m)")
 	fs.Var(&a.verbose, "v", "tell the story of each run (its timeline)")
+	fs.Var(&a.scheduleOut, "schedule-out", "write the run as a timed schedule to `FILE` ('-' for standard output): every fault with its time, every client operation, every packet not delivered once after the network's minimum delay; 'raftsim replay -schedule FILE' replays it exactly (one -seed only)")
 	a.declareOptions(fs)
 }
 

@@ -61,6 +61,23 @@ simulator with every check, and says whether it came to what the schedule expect
 		check:   checkReplay,
 	},
 	{
+		name:     "shrink",
+		synopsis: "raftsim shrink (-scenario NAME [-seed N] [-reads MODE] [-prevote=BOOL] [-checkquorum=BOOL] | -schedule FILE) [-out FILE | -regression NAME -why TEXT] [-max-runs N] [-check-budget D]",
+		about: `Shrinks a failing run: searches for a smaller timed schedule that fails the same check
+(for a scenario's own assertion, the same assertion): the run ends earlier, with fewer servers
+and clients, fewer faults, fewer client operations, and packets that were dropped, duplicated
+or delayed delivered plainly instead, by delta debugging. The run is a scenario's seed
+(exported as 'raftsim run -schedule-out' does) or a timed schedule file. It prints the sizes
+before and after and the time taken, writes the smallest failing schedule (-out, default
+raftsim-NAME-SEED.shrunk.schedule; or, with -regression, testdata/schedules/NAME.schedule with
+-why as the line saying what it shows, for 'go test ./scenarios' to replay) and the command
+that replays it. Shrinking is deterministic: the same input gives the same schedule.
+Exit status: 0 shrunk and written; 2 bad usage, or a run that fails no check (nothing to
+shrink); 3 the run's history check was inconclusive.`,
+		declare: (*cmdArgs).declareShrink,
+		check:   checkShrink,
+	},
+	{
 		name: "explore",
 		synopsis: "raftsim explore [-nodes N] [-depth N] [-crashes N] [-restarts N] [-drops N] [-dups N] [-ops N] [-retries N] [-admin N] " +
 			"[-max-term T] [-mode bfs|dfs|walk] [-walks N] [-symmetry] [-independence] [-workers N] [-max-states N] [-for D] [-liveness K] [-schedule-out FILE]",
@@ -147,6 +164,7 @@ const (
 	jobReplay   = "replay"
 	jobExplore  = "explore"
 	jobSchedule = "schedule"
+	jobShrink   = "shrink"
 )
 
 // job is a checked request to run seeds: every usage error has been found before it
@@ -165,6 +183,9 @@ type job struct {
 	// replay -schedule: the schedule and its file.
 	schedule     *schedule.Schedule
 	scheduleFile string
+	// shrink: the search's options, and the line a regression case says it shows.
+	shrink scenarios.ShrinkOptions
+	why    string
 }
 
 // startJob runs a job and returns the exit status.
@@ -180,6 +201,8 @@ func startJob(c *cli, j *job) int {
 		return exploreJob(c, j)
 	case jobSchedule:
 		return replayScheduleJob(c, j)
+	case jobShrink:
+		return shrinkJob(c, j)
 	}
 	panic("raftsim: job of unknown kind " + j.kind)
 }
@@ -200,6 +223,15 @@ func checkRun(c *cli, a *cmdArgs) (*job, error) {
 	if err := c.checkJob(a, j); err != nil {
 		return nil, err
 	}
+	if a.scheduleOut.set {
+		if len(j.seeds) > 1 {
+			return nil, errors.New("-schedule-out writes one run: give one -seed, not -seeds")
+		}
+		if err := checkOutFile("-schedule-out", a.scheduleOut.value); err != nil {
+			return nil, err
+		}
+		j.scheduleOut = a.scheduleOut.value
+	}
 	return j, nil
 }
 
@@ -207,6 +239,9 @@ func checkRun(c *cli, a *cmdArgs) (*job, error) {
 func runJob(c *cli, j *job) int {
 	if len(j.seeds) > 1 {
 		return runMany(c.stdout, c.stderr, j.sc, j.seeds, &j.flags, j.verbose)
+	}
+	if j.scheduleOut != "" {
+		return exportJob(c, j)
 	}
 	o := scenarios.Run(j.sc, j.seeds[0], j.flags.options())
 	if j.verbose {

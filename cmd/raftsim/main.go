@@ -8,8 +8,13 @@
 //	raftsim run -scenario NAME -seed N        run one seed (or -seeds N for seeds 1..N)
 //	raftsim replay -scenario NAME -seed N -trace FILE
 //	                                          run one seed and write its full event trace
+//	raftsim run -scenario NAME -seed N -schedule-out FILE
+//	                                          run one seed and write it as a timed schedule
 //	raftsim replay -schedule FILE [-trace FILE] [-v]
-//	                                          run a schedule file (a counterexample) in the simulator
+//	                                          run a schedule file (an exported or shrunk run, a
+//	                                          counterexample) in the simulator
+//	raftsim shrink -scenario NAME -seed N | -schedule FILE [-out FILE | -regression NAME -why TEXT]
+//	                                          shrink a failing run to a minimal schedule
 //	raftsim explore -depth N [-crashes N -drops N -dups N -ops N ...]
 //	                                          model-check the node within bounds
 //	raftsim help [COMMAND]                    this text, or a command's flags
@@ -133,10 +138,14 @@ Commands:
   raftsim list                                 list the scenarios
   raftsim run -scenario NAME -seed N           run one seed
   raftsim run -scenario NAME -seeds N          run seeds 1..N in parallel
+  raftsim run -scenario NAME -seed N -schedule-out FILE
+                                               run one seed, write it as a timed schedule
   raftsim replay -scenario NAME -seed N -trace FILE
                                                run one seed, write its full event trace
   raftsim replay -schedule FILE [-trace FILE] [-v]
-                                               run a schedule file (a counterexample)
+                                               run a schedule file (exported, shrunk, a counterexample)
+  raftsim shrink -scenario NAME -seed N | -schedule FILE
+                                               shrink a failing run to a minimal schedule
   raftsim explore -depth N [-crashes N] [-drops N] [-dups N] [-ops N] [-symmetry]
                                                model-check the node: every state within bounds
   raftsim help COMMAND                         a command's flags

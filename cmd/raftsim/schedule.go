@@ -21,6 +21,27 @@ func checkScheduleReplay(a *cmdArgs) (*job, error) {
 		return nil, errors.New("-schedule states its own cluster and options: it takes no -scenario, -seed, -reads, -prevote or -checkquorum")
 	}
 	path := a.schedule.value
+	s, err := readSchedule(path)
+	if err != nil {
+		return nil, err
+	}
+	j := &job{kind: jobSchedule, schedule: s, scheduleFile: path, verbose: a.verbose.value, trace: a.trace.value}
+	if a.trace.set {
+		if err := checkTraceFile(a.trace.value); err != nil {
+			return nil, err
+		}
+	}
+	j.flags.htmlDir = a.html.value
+	if a.html.set {
+		if err := checkDir("-html", a.html.value); err != nil {
+			return nil, err
+		}
+	}
+	return j, nil
+}
+
+// readSchedule reads and parses the schedule file at path (-schedule's).
+func readSchedule(path string) (*schedule.Schedule, error) {
 	fi, err := os.Stat(path)
 	switch {
 	case err != nil:
@@ -38,19 +59,7 @@ func checkScheduleReplay(a *cmdArgs) (*job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	j := &job{kind: jobSchedule, schedule: s, scheduleFile: path, verbose: a.verbose.value, trace: a.trace.value}
-	if a.trace.set {
-		if err := checkTraceFile(a.trace.value); err != nil {
-			return nil, err
-		}
-	}
-	j.flags.htmlDir = a.html.value
-	if a.html.set {
-		if err := checkDir("-html", a.html.value); err != nil {
-			return nil, err
-		}
-	}
-	return j, nil
+	return s, nil
 }
 
 // replayScheduleJob runs a schedule through the simulator and reports it like a run,
