@@ -1,6 +1,10 @@
 package scenarios
 
 import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -67,37 +71,48 @@ func (a *ackWithoutAppend) Step(now time.Duration, in node.Input) node.Output {
 // plantedBug is a bug, the scenario that shows it and the failure expected.
 type plantedBug struct {
 	name      string
+	slug      string // its name in regression schedules ("# planted bug: SLUG")
 	scenario  string
 	newServer func(node.Config, node.DurableState) (sim.Server, error)
+}
+
+// plantedBugNamed is the planted bug of slug, and false if there is none.
+func plantedBugNamed(slug string) (plantedBug, bool) {
+	for _, b := range plantedBugs() {
+		if b.slug == slug {
+			return b, true
+		}
+	}
+	return plantedBug{}, false
 }
 
 func plantedBugs() []plantedBug {
 	return []plantedBug{
 		// §5.4.1: a voter grants its vote without the election restriction.
-		{"no up-to-date check", "churn", plantBug(func(_ *node.Node, in *node.Input) {
+		{"no up-to-date check", "no-up-to-date-check", "churn", plantBug(func(_ *node.Node, in *node.Input) {
 			if in.Kind == node.InputMessage && (in.Message.Type == node.MsgVote || in.Message.Type == node.MsgPreVote) {
 				in.Message.LastLogIndex, in.Message.LastLogTerm = node.MaxIndex, in.Message.Term
 			}
 		}, nil)},
 		// Figure 2: votedFor is persistent; this server forgets it on restart.
-		{"forget vote on restart", "churn", func(cfg node.Config, d node.DurableState) (sim.Server, error) {
+		{"forget vote on restart", "forget-vote", "churn", func(cfg node.Config, d node.DurableState) (sim.Server, error) {
 			d.HardState.Vote = node.None
 			return node.New(cfg, d)
 		}},
 		// §5.3: a follower acknowledges entries it did not append.
-		{"ack without append", "churn", func(cfg node.Config, d node.DurableState) (sim.Server, error) {
+		{"ack without append", "ack-without-append", "churn", func(cfg node.Config, d node.DurableState) (sim.Server, error) {
 			n, err := node.New(cfg, d)
 			return &ackWithoutAppend{n}, err
 		}},
 		// §8: a leader acknowledges a put as soon as it appends it, before it commits.
-		{"put acknowledged before commit", "leader-crash", plantBug(nil, func(n *node.Node, in *node.Input, out *node.Output) {
+		{"put acknowledged before commit", "early-put-ack", "leader-crash", plantBug(nil, func(n *node.Node, in *node.Input, out *node.Output) {
 			if r := in.Request; in.Kind == node.InputClient && r.Op == kv.OpPut && n.View().Role == node.Leader {
 				out.Replies = append(out.Replies, node.Reply{Client: r.Client, Seq: r.Seq, Status: node.ReplyOK})
 			}
 		})},
 		// §5.2: candidates after the first term send no RequestVote: once the first
 		// leader is gone, no leader is ever elected again.
-		{"mute candidate after term 1", "leader-crash", plantBug(nil, func(n *node.Node, _ *node.Input, out *node.Output) {
+		{"mute candidate after term 1", "mute-candidate", "leader-crash", plantBug(nil, func(n *node.Node, _ *node.Input, out *node.Output) {
 			if n.View().Term < 2 {
 				return
 			}
@@ -159,8 +174,32 @@ func TestShrinkPlantedBugs(t *testing.T) {
 			if ok, why := ExpectationMet(res.Shrunk, &r); !ok || r.TraceHash != res.Outcome.TraceHash {
 				t.Errorf("the shrunk schedule does not replay as recorded: %s (trace %016x, recorded %016x)", why, r.TraceHash, res.Outcome.TraceHash)
 			}
+			if *writeRegressions {
+				writeRegression(t, "planted-"+b.slug, fmt.Sprintf("%s: %s seed %d, shrunk from %d faults, %d client operations and %d packets not plainly delivered",
+					b.name, b.scenario, seed, a.Faults, a.ClientOps, a.Packets), b.slug, res.Shrunk)
+			}
 		})
 	}
+}
+
+// writeRegressions makes TestShrinkPlantedBugs write each shrunk schedule into
+// testdata/schedules, as a regression case of its planted bug.
+var writeRegressions = flag.Bool("write-regressions", false, "with -long, write the planted bugs' shrunk schedules to testdata/schedules")
+
+// writeRegression writes a regression schedule: the version line, the line saying what
+// it shows, the planted bug's line if any, then the schedule.
+func writeRegression(t *testing.T, name, why, bug string, s *schedule.Schedule) {
+	t.Helper()
+	first, rest, _ := strings.Cut(string(s.Format()), "\n")
+	text := first + "\n# " + why + "\n"
+	if bug != "" {
+		text += "# planted bug: " + bug + "\n"
+	}
+	path := filepath.Join(regressionSchedules, name+".schedule")
+	if err := os.WriteFile(path, []byte(text+rest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s", path)
 }
 
 // TestShrinkIsDeterministic: the same schedule shrinks to the same schedule.
