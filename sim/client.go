@@ -210,7 +210,7 @@ func (w *World) sendReply(h *machine, r *node.Reply) {
 		w.schedPut(slot)
 		return
 	}
-	delays, copies := w.netSend(int(h.id), to)
+	delays, copies := w.netSend(int(h.id), to, pkReply, 0)
 	if w.cfg.Trace != nil {
 		w.tracef(h.id, "   reply c%d#%d %v%s", r.Client, r.Seq, r.Status, replyDetail(r))
 		if copies == 0 {

@@ -341,7 +341,7 @@ func (w *World) send(h *machine, m *node.Message) {
 		w.schedPut(slot)
 		return
 	}
-	delays, copies := w.netSend(int(m.From), int(m.To))
+	delays, copies := w.netSend(int(m.From), int(m.To), pkMessage, m.Type)
 	if copies == 0 {
 		w.counts.MessagesDropped++
 		return

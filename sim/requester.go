@@ -149,7 +149,7 @@ func (w *World) sendRequest(r *requester, retry bool) {
 	}
 	r.state, r.attempt = clientWaiting, w.now
 	w.armRequester(r, min(w.now+r.timeout, r.giveUpAt))
-	delays, copies := w.netSend(r.addr, int(r.target))
+	delays, copies := w.netSend(r.addr, int(r.target), r.packetKind, 0)
 	if w.cfg.Trace != nil {
 		w.traceAs(r.who, "request %s -> n%d", r.owner.what(), r.target)
 		if copies == 0 {

@@ -172,9 +172,10 @@ func (w *World) adminAddr() int { return len(w.hosts) + w.cfg.Clients.Count + 1 
 
 func (t *timedRun) link(from, to int) int { return from*t.stride + to }
 
-// netSend decides the fate of one packet from -> to: the network's draw (recorded when
-// recording), or in a replay the schedule's.
-func (w *World) netSend(from, to int) (delays [2]time.Duration, copies int) {
+// netSend decides the fate of one packet of kind (msg is a message's Raft type)
+// from -> to: the network's draw (recorded when recording), or in a replay the
+// schedule's.
+func (w *World) netSend(from, to int, kind packetKind, msg node.MsgType) (delays [2]time.Duration, copies int) {
 	t := w.timed
 	if t == nil {
 		return w.net.Send(from, to)
@@ -184,27 +185,44 @@ func (w *World) netSend(from, to int) (delays [2]time.Duration, copies int) {
 	if t.replay == nil {
 		f := w.net.Decide(from, to)
 		if !f.Cut {
-			w.recordFate(from, to, schedule.Fate{Dup: f.Dup, Lost: f.Lost, Delays: f.Delays})
+			w.recordFate(from, to, schedule.Fate{Dup: f.Dup, Lost: f.Lost, Delays: f.Delays}, kind, msg)
 		}
 		return f.Copies()
 	}
 	sf := t.fateOf(k)
 	f := w.net.Impose(from, to, netsim.Fate{Dup: sf.Dup, Lost: sf.Lost, Delays: sf.Delays})
 	if !f.Cut {
-		w.recordFate(from, to, sf)
+		w.recordFate(from, to, sf, kind, msg)
 	}
 	return f.Copies()
 }
 
 // recordFate records the fate of the packet just sent from -> to, unless it is plain or
-// nothing is recorded.
-func (w *World) recordFate(from, to int, f schedule.Fate) {
+// nothing is recorded. The line's comment names the packet's type, for the reader.
+func (w *World) recordFate(from, to int, f schedule.Fate, kind packetKind, msg node.MsgType) {
 	t := w.timed
 	if t.record == nil || f.Plain(t.plain) {
 		return
 	}
+	var typ schedule.PacketType
+	switch {
+	case kind == pkMessage:
+		typ, _ = schedule.MessagePacket(msg)
+	case kind == pkRequest:
+		typ = schedule.PacketRequest
+	case kind == pkAdmin:
+		typ = schedule.PacketAdminRequest
+	case kind == pkReply && to == w.adminAddr():
+		typ = schedule.PacketAdminReply
+	case kind == pkReply:
+		typ = schedule.PacketReply
+	}
+	comment := ""
+	if typ.Valid() {
+		comment = typ.String()
+	}
 	t.record(schedule.Action{Kind: schedule.ActionPacket, From: w.schedEndpoint(from), To: w.schedEndpoint(to),
-		Packet: t.sent[t.link(from, to)], Fate: f})
+		Packet: t.sent[t.link(from, to)], Fate: f, Comment: comment})
 }
 
 // fateOf is, in a replay, the fate of the packet just sent on link k: its line's, or one
