@@ -27,6 +27,7 @@ type kvOutput struct {
 // opMeta travels in porcupine.Operation.Metadata, for the visualization's tooltips.
 type opMeta struct {
 	callTime, returnTime time.Duration
+	server               int // 0: none
 	unknown              bool
 }
 
@@ -124,6 +125,9 @@ func describeMeta(meta any) string {
 	}
 	if m.unknown {
 		return fmt.Sprintf("virtual time %v -> ? (outcome unknown)", m.callTime)
+	}
+	if m.server > 0 {
+		return fmt.Sprintf("virtual time %v -> %v, via n%d", m.callTime, m.returnTime, m.server)
 	}
 	return fmt.Sprintf("virtual time %v -> %v", m.callTime, m.returnTime)
 }

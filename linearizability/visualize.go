@@ -3,6 +3,7 @@ package linearizability
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,40 +25,52 @@ type Annotation struct {
 // WriteHTML writes porcupine's visualization of the checked history, one self-contained HTML
 // file that opens in a browser, with the annotations added. It works for every verdict: a
 // linearizable history shows its linearization, the others the longest partial
-// linearizations found. It does not change r (the annotations go to this picture only), but
-// it must not be called concurrently on the same Result.
+// linearizations found. It does not change r, but it must not be called concurrently on
+// the same Result.
+//
+// Every partition is drawn with what its own search found. A partition whose search was
+// stopped early (another key had already decided the verdict) is drawn without partial
+// linearizations, since a stopped search proves nothing and porcupine would mark its
+// next operations as errors.
 func (r *Result) WriteHTML(w io.Writer, annotations []Annotation) error {
 	if r == nil || (r.model.Step == nil && r.model.StepContext == nil) {
 		return errors.New("linearizability: this Result holds no check to visualize (it did not come from Check)")
 	}
-	extra := make([]porcupine.Annotation, 0, len(annotations))
 	for i, a := range annotations {
 		if a.Tag == "" {
 			return fmt.Errorf("linearizability: annotation %d (%q) has no Tag (the row to show it in)", i, a.Description)
 		}
-		extra = append(extra, porcupine.Annotation{
-			Tag:             a.Tag,
-			Start:           a.Start,
-			End:             a.End,
-			Description:     a.Description,
-			Details:         a.Details,
-			BackgroundColor: a.Color,
-		})
 	}
-	// A copy: AddAnnotations appends to the info's annotations, and r.info has none, so the
-	// copy gets its own slice and r stays as Check left it.
-	info := r.info
-	info.AddAnnotations(extra)
-	var page bytes.Buffer
-	if err := porcupine.Visualize(r.model, info, &page); err != nil {
-		return err
-	}
-	html, err := nameClientRows(page.Bytes())
+	data, err := json.Marshal(r.visualization(annotations))
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(html)
+	// porcupine's page, drawn with no data, then given ours.
+	var page bytes.Buffer
+	if err := porcupine.Visualize(r.model, porcupine.LinearizationInfo{}, &page); err != nil {
+		return err
+	}
+	out, err := replaceOnce(page.Bytes(), []byte(emptyData), data)
+	if err != nil {
+		return err
+	}
+	if out, err = nameClientRows(out); err != nil {
+		return err
+	}
+	_, err = w.Write(out)
 	return err
+}
+
+// emptyData is the data porcupine's page (v1.3.1) holds when drawn with no partition.
+const emptyData = `{"Partitions":[],"Annotations":[]}`
+
+// replaceOnce replaces the one occurrence of old in page: porcupine's page drawn
+// otherwise than expected is an error here, not a page that silently lacks a feature.
+func replaceOnce(page, old, new []byte) ([]byte, error) {
+	if n := bytes.Count(page, old); n != 1 {
+		return nil, fmt.Errorf("linearizability: porcupine's visualization is not as expected (%d matches of %.60q)", n, old)
+	}
+	return bytes.Replace(page, old, new, 1), nil
 }
 
 // clientRowLabels are the two places in porcupine's visualization script (v1.3.1) that
