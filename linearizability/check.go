@@ -36,12 +36,17 @@ type Result struct {
 	Verdict Verdict
 	Checked int           // operations given to porcupine
 	Dropped int           // unknown-outcome reads dropped (they constrain nothing)
-	Elapsed time.Duration // wall time the check took
+	Elapsed time.Duration // wall time the check took, explanation included
+
+	// Explanation is set by Check exactly when Verdict is NotLinearizable: a small set of
+	// operations on one key that has no linearization, and why (see Explanation).
+	Explanation *Explanation
 
 	// For WriteHTML: the model (per partition) and every partition's search.
 	model   porcupine.Model
 	parts   []partition
-	failing int // the partition reported as failing (see verdictOf), -1 if none
+	failing int   // the partition explained, -1 if none
+	focus   []int // indexes into parts[failing].ops of the explanation's operations
 }
 
 // String summarizes the result, e.g. "linearizable (412 ops checked, 3 unknown reads
@@ -61,6 +66,12 @@ func (r Result) String() string {
 // returns); keys still undecided then are reported neither way. With no illegal key, any
 // key that ran out of budget makes the verdict Inconclusive.
 //
+// When the verdict is NotLinearizable, Check also explains it (Result.Explanation) with
+// what is left of the budget: it picks the key to explain without depending on goroutine
+// timing (the first key, in key order, shown illegal within a fixed number of model
+// steps, if any), shrinks that key's operations to a small set that still has no
+// linearization, and says why. See Explanation for the guarantees.
+//
 // ops is not modified; its order does not matter.
 func Check(ops []Op, budget time.Duration) (Result, error) {
 	if err := checkBudget(budget); err != nil {
@@ -69,9 +80,15 @@ func Check(ops []Op, budget time.Duration) (Result, error) {
 	if err := validate(ops); err != nil {
 		return Result{}, err
 	}
+	start := time.Now() // determinism: measures the check (Result.Elapsed) and bounds the explanation by the budget; never fed back into a run
 	history, dropped := toPorcupine(ops)
 	res := search(kvModel, history, budget)
 	res.Dropped = dropped
+	if res.Verdict == NotLinearizable {
+		p := &res.parts[res.failing]
+		res.Explanation, res.focus = explain(ops, p.ops, p.steps, start.Add(budget))
+	}
+	res.Elapsed = time.Since(start) // determinism: reported as Result.Elapsed, never fed back into a run
 	return res, nil
 }
 
@@ -80,7 +97,7 @@ func Check(ops []Op, budget time.Duration) (Result, error) {
 func toPorcupine(ops []Op) ([]porcupine.Operation, int) {
 	history := make([]porcupine.Operation, 0, len(ops))
 	dropped := 0
-	for _, op := range ops {
+	for i, op := range ops {
 		if op.Unknown && op.Kind == Get {
 			dropped++
 			continue
@@ -97,7 +114,7 @@ func toPorcupine(ops []Op) ([]porcupine.Operation, int) {
 			Call:     op.Call,
 			Output:   out,
 			Return:   ret,
-			Metadata: opMeta{callTime: op.CallTime, returnTime: op.ReturnTime, server: op.Server, unknown: op.Unknown},
+			Metadata: opMeta{index: i, callTime: op.CallTime, returnTime: op.ReturnTime, server: op.Server, unknown: op.Unknown},
 		})
 	}
 	return history, dropped
@@ -110,7 +127,8 @@ func checkBudget(budget time.Duration) error {
 	return nil
 }
 
-// checkWithModel is the budgeted check behind Check, for any porcupine model (the tests use it with a compare-and-set register for Jepsen's etcd
+// checkWithModel is the budgeted check behind Check, without the explanation, for any
+// porcupine model (the tests use it with a compare-and-set register for Jepsen's etcd
 // histories).
 func checkWithModel(model porcupine.Model, history []porcupine.Operation, budget time.Duration) (Result, error) {
 	if err := checkBudget(budget); err != nil {

@@ -4,9 +4,10 @@
 // key-value service (get, put and append on string keys) as an [Op], and at the end of a run
 // hands the history to [Check]. Check decides, with the porcupine checker, whether some
 // sequential execution of the KV service explains every observed result while respecting
-// real-time order. [Result.WriteHTML] renders porcupine's interactive visualization of the
-// checked history, with the simulator's fault windows and leader changes added as
-// annotations.
+// real-time order; when none does, [Result.Explanation] names a few operations of one key
+// that have no such execution and says why. [Result.WriteHTML] renders porcupine's
+// interactive visualization of the checked history, with the simulator's fault windows and
+// leader changes added as annotations, opened at the first error.
 //
 // Imports: github.com/anishathalye/porcupine and the standard library only.
 //
@@ -16,7 +17,9 @@
 // deterministic trace or trace hash. The same history may therefore come back
 // [Inconclusive] on a slow machine and decided on a fast one; the verdict is never a pass
 // unless every key's search finished. The package is outside the determinism rules of
-// DESIGN.md for that reason (it reads the wall clock and starts goroutines).
+// DESIGN.md for that reason (it reads the wall clock and starts goroutines). The
+// explanation of a failure, though, depends only on the history as long as the budget
+// suffices (see [Explanation]).
 //
 // # Semantics of the KV service (the model)
 //

@@ -24,8 +24,10 @@ type kvOutput struct {
 	unknown bool // for descriptions only ("?")
 }
 
-// opMeta travels in porcupine.Operation.Metadata, for the visualization's tooltips.
+// opMeta travels in porcupine.Operation.Metadata: the operation's index in the history
+// given to Check (for explanations), and what the visualization's tooltips show.
 type opMeta struct {
+	index                int
 	callTime, returnTime time.Duration
 	server               int // 0: none
 	unknown              bool

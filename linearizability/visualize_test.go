@@ -3,6 +3,7 @@ package linearizability
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"os"
 	"path/filepath"
 	"slices"
@@ -230,6 +231,7 @@ func TestVisualizationDataMatchesPorcupine(t *testing.T) {
 				t.Fatal(err)
 			}
 			data := res.visualization(annotations)
+			data.RaftsimFocus = nil // ours alone
 			ours, err := json.Marshal(data)
 			if err != nil {
 				t.Fatal(err)
@@ -255,8 +257,57 @@ func TestVisualizationDataMatchesPorcupine(t *testing.T) {
 	}
 }
 
+// TestWriteHTMLOpensAtFirstError: a failing check's page carries the hook that selects the
+// failing key, outlines the first operation that could not be linearized and scrolls to
+// it, the data saying where that is, and the explanation; a passing check's page has the
+// hook but nothing for it to do.
+func TestWriteHTMLOpensAtFirstError(t *testing.T) {
+	bad := []Op{
+		put(0, "k1", "a", 1, 2), put(1, "k1", "b", 3, 4), get(2, "k1", "a", 5, 6),
+		put(3, "other", "z", 7, 8), get(3, "other", "z", 9, 10),
+	}
+	tests := []struct {
+		name  string
+		ops   []Op
+		focus string // the data's RaftsimFocus, "" for none
+	}{
+		{"not linearizable", bad, `"RaftsimFocus":{"Partition":0,"Select":1,"Error":2,"Explained":[0,1,2]}`},
+		{"linearizable", bad[3:], ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Check(tt.ops, testBudget)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := res.WriteHTML(&buf, nil); err != nil {
+				t.Fatal(err)
+			}
+			page := buf.String()
+			if !strings.Contains(page, focusAnchor+focusScript) {
+				t.Error("the page lacks the open-at-first-error hook at the end of render")
+			}
+			data := pageData(t, page)
+			if tt.focus == "" {
+				if strings.Contains(data, "RaftsimFocus") || strings.Contains(page, `id="raftsim-explanation"`) {
+					t.Error("a linearizable history's page has a focus or an explanation")
+				}
+				return
+			}
+			if !strings.Contains(data, tt.focus) {
+				t.Errorf("the data lacks %s:\n%s", tt.focus, data)
+			}
+			banner := `id="raftsim-explanation"`
+			if !strings.Contains(page, banner) || !strings.Contains(page, html.EscapeString(res.Explanation.Why)) {
+				t.Error("the page does not show the explanation")
+			}
+		})
+	}
+}
+
 // A search stopped early proved nothing: its key is drawn without partial linearizations
-// (porcupine would mark its next operations as errors).
+// (porcupine would mark its next operations as errors) and named as not decided.
 func TestWriteHTMLStoppedKey(t *testing.T) {
 	ops := append(staleRead("a", 0), rekey(hardAppends(10, "no such order"), "m", 10000)...)
 	res, err := Check(ops, testBudget)
@@ -272,5 +323,8 @@ func TestWriteHTMLStoppedKey(t *testing.T) {
 	}
 	if len(data.Partitions[0].PartialLinearizations) == 0 {
 		t.Error("the failing key is drawn without its partial linearizations")
+	}
+	if b := res.banner(); !strings.Contains(b, `Not decided (the check stopped once the verdict was known; drawn without linearizations): key &#34;m&#34;`) {
+		t.Errorf("the banner does not name the stopped key:\n%s", b)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+
+	"github.com/anishathalye/porcupine"
 )
 
 // The data of porcupine's visualization page (v1.3.1), which its script reads by these
@@ -13,8 +15,9 @@ import (
 // LinearizationInfo (TestVisualizationDataMatchesPorcupine holds the two together).
 type (
 	vizData struct {
-		Partitions  []vizPartition
-		Annotations []vizAnnotation
+		Partitions   []vizPartition
+		Annotations  []vizAnnotation
+		RaftsimFocus *vizFocus `json:",omitempty"`
 	}
 	vizPartition struct {
 		History               []vizElement
@@ -44,6 +47,13 @@ type (
 		Annotation      bool // always true
 		TextColor       string
 		BackgroundColor string
+	}
+	// vizFocus is where the page opens (indexes into the partition's History).
+	vizFocus struct {
+		Partition int
+		Select    int   // the operation to select: the last of the longest partial linearization
+		Error     int   // the first operation that could not extend it
+		Explained []int // the explanation's operations
 	}
 )
 
@@ -101,6 +111,7 @@ func (r *Result) visualization(annotations []Annotation) vizData {
 			Annotation: true, BackgroundColor: a.Color,
 		}
 	}
+	data.RaftsimFocus = r.vizFocus()
 	return data
 }
 
@@ -139,4 +150,61 @@ func (p *partition) drawn() [][]int {
 		return slices.Compare(a, b)
 	})
 	return lins
+}
+
+// vizFocus is where the page opens: nil unless the verdict is NotLinearizable.
+func (r *Result) vizFocus() *vizFocus {
+	if r.Verdict != NotLinearizable || r.failing < 0 {
+		return nil
+	}
+	part := &r.parts[r.failing]
+	var longest []int
+	if lins := part.drawn(); len(lins) > 0 {
+		longest = lins[0]
+	}
+	f := &vizFocus{Partition: r.failing, Error: part.firstError(r.model, longest), Explained: slices.Clone(r.focus)}
+	if f.Explained == nil {
+		f.Explained = []int{}
+	}
+	f.Select = f.Error
+	if len(longest) > 0 {
+		f.Select = longest[len(longest)-1]
+	}
+	return f
+}
+
+// firstError is the first operation (by Call) that could come next after the partial
+// linearization lin and that the model refuses there; if the model refuses none (the
+// search pruned them as already explored), the first that could come next. porcupine's
+// page marks these candidates as illegal next steps.
+func (p *partition) firstError(m porcupine.Model, lin []int) int {
+	in := make([]bool, len(p.ops))
+	state := m.Init()
+	for _, i := range lin {
+		in[i] = true
+		_, state = m.Step(state, p.ops[i].Input, p.ops[i].Output)
+	}
+	minEnd := int64(0)
+	first := true
+	for i, op := range p.ops {
+		if !in[i] && (first || op.Return < minEnd) {
+			minEnd, first = op.Return, false
+		}
+	}
+	candidate, refused := -1, -1
+	for i, op := range p.ops {
+		if in[i] || op.Call >= minEnd {
+			continue
+		}
+		if candidate < 0 || op.Call < p.ops[candidate].Call {
+			candidate = i
+		}
+		if ok, _ := m.Step(state, op.Input, op.Output); !ok && (refused < 0 || op.Call < p.ops[refused].Call) {
+			refused = i
+		}
+	}
+	if refused >= 0 {
+		return refused
+	}
+	return candidate
 }
