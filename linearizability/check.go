@@ -36,12 +36,17 @@ type Result struct {
 	Verdict Verdict
 	Checked int           // operations given to porcupine
 	Dropped int           // unknown-outcome reads dropped (they constrain nothing)
-	Elapsed time.Duration // wall time the check took
+	Elapsed time.Duration // wall time the check took, explanation included
 
-	// For WriteHTML: the model and porcupine's record of the check (the checked
-	// operations, partitioned, with the partial linearizations it found).
-	model porcupine.Model
-	info  porcupine.LinearizationInfo
+	// Explanation is set by Check exactly when Verdict is NotLinearizable: a small set of
+	// operations on one key that has no linearization, and why (see Explanation).
+	Explanation *Explanation
+
+	// For WriteHTML: the model (per partition) and every partition's search.
+	model   porcupine.Model
+	parts   []partition
+	failing int   // the partition explained, -1 if none
+	focus   []int // indexes into parts[failing].ops of the explanation's operations
 }
 
 // String summarizes the result, e.g. "linearizable (412 ops checked, 3 unknown reads
@@ -51,10 +56,21 @@ func (r Result) String() string {
 		r.Verdict, r.Checked, r.Dropped, r.Elapsed.Round(time.Microsecond))
 }
 
-// Check checks ops for linearizability against the KV model, partitioned by key, giving
-// porcupine at most budget of wall-clock time (which must be positive). It returns an
-// error, and no verdict, for a malformed history (see the package doc). Running out of
-// budget gives Inconclusive, never Linearizable.
+// Check checks ops for linearizability against the KV model, partitioned by key, within
+// budget of wall-clock time (which must be positive). It returns an error, and no
+// verdict, for a malformed history (see the package doc). Running out of budget gives
+// Inconclusive, never Linearizable.
+//
+// Every key is searched in its own goroutine. Once one key is shown not linearizable the
+// verdict is NotLinearizable and the other searches are stopped (all have ended when Check
+// returns); keys still undecided then are reported neither way. With no illegal key, any
+// key that ran out of budget makes the verdict Inconclusive.
+//
+// When the verdict is NotLinearizable, Check also explains it (Result.Explanation) with
+// what is left of the budget: it picks the key to explain without depending on goroutine
+// timing (the first key, in key order, shown illegal within a fixed number of model
+// steps, if any), shrinks that key's operations to a small set that still has no
+// linearization, and says why. See Explanation for the guarantees.
 //
 // ops is not modified; its order does not matter.
 func Check(ops []Op, budget time.Duration) (Result, error) {
@@ -64,9 +80,24 @@ func Check(ops []Op, budget time.Duration) (Result, error) {
 	if err := validate(ops); err != nil {
 		return Result{}, err
 	}
+	start := time.Now() // determinism: measures the check (Result.Elapsed) and bounds the explanation by the budget; never fed back into a run
+	history, dropped := toPorcupine(ops)
+	res := search(kvModel, history, budget)
+	res.Dropped = dropped
+	if res.Verdict == NotLinearizable {
+		p := &res.parts[res.failing]
+		res.Explanation, res.focus = explain(ops, p.ops, p.steps, start.Add(budget))
+	}
+	res.Elapsed = time.Since(start) // determinism: reported as Result.Elapsed, never fed back into a run
+	return res, nil
+}
+
+// toPorcupine converts a valid history to porcupine's operations, dropping the unknown
+// reads (it returns how many) and giving unknown writes the Return math.MaxInt64.
+func toPorcupine(ops []Op) ([]porcupine.Operation, int) {
 	history := make([]porcupine.Operation, 0, len(ops))
 	dropped := 0
-	for _, op := range ops {
+	for i, op := range ops {
 		if op.Unknown && op.Kind == Get {
 			dropped++
 			continue
@@ -83,12 +114,10 @@ func Check(ops []Op, budget time.Duration) (Result, error) {
 			Call:     op.Call,
 			Output:   out,
 			Return:   ret,
-			Metadata: opMeta{callTime: op.CallTime, returnTime: op.ReturnTime, unknown: op.Unknown},
+			Metadata: opMeta{index: i, callTime: op.CallTime, returnTime: op.ReturnTime, server: op.Server, unknown: op.Unknown},
 		})
 	}
-	res, err := checkWithModel(kvModel, history, budget)
-	res.Dropped = dropped
-	return res, err
+	return history, dropped
 }
 
 func checkBudget(budget time.Duration) error {
@@ -98,24 +127,29 @@ func checkBudget(budget time.Duration) error {
 	return nil
 }
 
-// checkWithModel is the budgeted check behind Check, for any porcupine model (the tests
-// use it with a compare-and-set register for Jepsen's etcd histories). It always runs
-// porcupine's verbose mode, always with the budget.
+// checkWithModel is the budgeted check behind Check, without the explanation, for any
+// porcupine model (the tests use it with a compare-and-set register for Jepsen's etcd
+// histories).
 func checkWithModel(model porcupine.Model, history []porcupine.Operation, budget time.Duration) (Result, error) {
 	if err := checkBudget(budget); err != nil {
 		return Result{}, err
 	}
-	start := time.Now()                                                   // determinism: measures the check for Result.Elapsed, which is reported and never fed back into a run
-	res, info := porcupine.CheckOperationsVerbose(model, history, budget) // determinism: the check runs after the run; running out of budget gives Inconclusive, never a pass
-	elapsed := time.Since(start)                                          // determinism: measures the check for Result.Elapsed, which is reported and never fed back into a run
-	var v Verdict
-	switch res {
-	case porcupine.Ok:
-		v = Linearizable
-	case porcupine.Illegal:
-		v = NotLinearizable
-	default: // porcupine.Unknown: timed out
-		v = Inconclusive
+	return search(model, history, budget), nil
+}
+
+// search partitions history with the model's Partition (none: one partition) and
+// searches the partitions (see searchPartitions). It always uses porcupine's verbose
+// mode (it keeps the partial linearizations for the picture), always with the budget.
+func search(model porcupine.Model, history []porcupine.Operation, budget time.Duration) Result {
+	start := time.Now() // determinism: measures the check for Result.Elapsed, which is reported and never fed back into a run
+	var split [][]porcupine.Operation
+	switch {
+	case model.Partition != nil:
+		split = model.Partition(history)
+	case len(history) > 0:
+		split = [][]porcupine.Operation{history}
 	}
-	return Result{Verdict: v, Checked: len(history), Elapsed: elapsed, model: model, info: info}, nil
+	parts := searchPartitions(model, split, budget)
+	v, failing := verdictOf(parts)
+	return Result{Verdict: v, Checked: len(history), Elapsed: time.Since(start), model: model, parts: parts, failing: failing} // determinism: reported as Result.Elapsed, never fed back into a run
 }

@@ -43,6 +43,17 @@ func at(op Op, call, ret time.Duration) Op {
 	return op
 }
 
+// vt sets op's virtual times in milliseconds.
+func vt(op Op, callMs, retMs int) Op {
+	return at(op, time.Duration(callMs)*time.Millisecond, time.Duration(retMs)*time.Millisecond)
+}
+
+// via sets the server that replied to op.
+func via(op Op, server int) Op {
+	op.Server = server
+	return op
+}
+
 func TestCheckKnownAnswers(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -111,6 +111,32 @@ func checkAgainstBrute(t *testing.T, ops []Op) {
 			t.Fatalf("Check says %v, exhaustive search says linearizable=%v, for %+v", res.Verdict, want, ops)
 		}
 	}
+	checkFuzzExplanation(t, ops, res)
+}
+
+// checkFuzzExplanation: a NotLinearizable verdict comes with an explanation whose
+// operations are the history's and, on their own, not linearizable by the exhaustive
+// search either; any other verdict comes without one.
+func checkFuzzExplanation(t *testing.T, ops []Op, res Result) {
+	t.Helper()
+	e := res.Explanation
+	if (e != nil) != (res.Verdict == NotLinearizable) {
+		t.Fatalf("%v with explanation %+v", res.Verdict, e)
+	}
+	if e == nil {
+		return
+	}
+	if len(e.Ops) == 0 || len(e.Ops) != len(e.Indexes) || e.Why == "" || e.Text() == "" {
+		t.Fatalf("malformed explanation %+v", e)
+	}
+	for i, op := range e.Ops {
+		if ops[e.Indexes[i]] != op || op.Key != e.Key {
+			t.Fatalf("explanation op %d %+v is not op %d of the history, on %q", i, op, e.Indexes[i], e.Key)
+		}
+	}
+	if bruteLinearizable(e.Ops) {
+		t.Fatalf("the explanation's operations are linearizable: %+v (why: %s)", e.Ops, e.Why)
+	}
 }
 
 // The oracle itself must say yes and no where the answer is known.

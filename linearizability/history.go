@@ -4,19 +4,22 @@
 // key-value service (get, put and append on string keys) as an [Op], and at the end of a run
 // hands the history to [Check]. Check decides, with the porcupine checker, whether some
 // sequential execution of the KV service explains every observed result while respecting
-// real-time order. [Result.WriteHTML] renders porcupine's interactive visualization of the
-// checked history, with the simulator's fault windows and leader changes added as
-// annotations.
+// real-time order; when none does, [Result.Explanation] names a few operations of one key
+// that have no such execution and says why. [Result.WriteHTML] renders porcupine's
+// interactive visualization of the checked history, with the simulator's fault windows and
+// leader changes added as annotations, opened at the first error.
 //
 // Imports: github.com/anishathalye/porcupine and the standard library only.
 //
 // Checking is not part of a run. It happens after the run has ended, takes wall-clock time
-// (porcupine searches in goroutines, one per key) under a wall-clock budget, and its
-// outcome never feeds back into the run's deterministic trace or trace hash. The same
-// history may therefore come back [Inconclusive] on a slow machine and decided on a fast
-// one; the verdict is never a pass unless porcupine finished. The package is outside the
-// determinism rules of DESIGN.md for that reason (it reads the wall clock and porcupine
-// starts goroutines).
+// (one goroutine searches each key, and the check returns as soon as one key is shown
+// illegal) under a wall-clock budget, and its outcome never feeds back into the run's
+// deterministic trace or trace hash. The same history may therefore come back
+// [Inconclusive] on a slow machine and decided on a fast one; the verdict is never a pass
+// unless every key's search finished. The package is outside the determinism rules of
+// DESIGN.md for that reason (it reads the wall clock and starts goroutines). The
+// explanation of a failure, though, depends only on the history as long as the budget
+// suffices (see [Explanation]).
 //
 // # Semantics of the KV service (the model)
 //
@@ -55,7 +58,9 @@
 //     get whose output "was not observed" would make the check vacuous), a put with an
 //     output, and an output on an op whose HasOutput is false (a forgotten flag).
 //   - Always porcupine's verbose mode (it keeps the partial linearizations for the picture),
-//     always with the budget.
+//     always with the budget, one key at a time (each in its own goroutine). A key whose
+//     search was stopped because another key had already decided the verdict is decided
+//     neither way; the picture draws it without partial linearizations.
 package linearizability
 
 import (

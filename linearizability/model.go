@@ -24,9 +24,12 @@ type kvOutput struct {
 	unknown bool // for descriptions only ("?")
 }
 
-// opMeta travels in porcupine.Operation.Metadata, for the visualization's tooltips.
+// opMeta travels in porcupine.Operation.Metadata: the operation's index in the history
+// given to Check (for explanations), and what the visualization's tooltips show.
 type opMeta struct {
+	index                int
 	callTime, returnTime time.Duration
+	server               int // 0: none
 	unknown              bool
 }
 
@@ -124,6 +127,9 @@ func describeMeta(meta any) string {
 	}
 	if m.unknown {
 		return fmt.Sprintf("virtual time %v -> ? (outcome unknown)", m.callTime)
+	}
+	if m.server > 0 {
+		return fmt.Sprintf("virtual time %v -> %v, via n%d", m.callTime, m.returnTime, m.server)
 	}
 	return fmt.Sprintf("virtual time %v -> %v", m.callTime, m.returnTime)
 }

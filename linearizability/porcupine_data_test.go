@@ -142,6 +142,8 @@ func TestPorcupineKVHistories(t *testing.T) {
 		{"c01-bad.txt", 38, NotLinearizable},
 		{"c10-ok.txt", 337, Linearizable},
 		{"c10-bad.txt", 405, NotLinearizable},
+		{"c50-ok.txt", 1712, Linearizable},
+		{"c50-bad.txt", 2024, NotLinearizable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

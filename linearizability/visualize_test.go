@@ -2,11 +2,16 @@ package linearizability
 
 import (
 	"bytes"
+	"encoding/json"
+	"html"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/anishathalye/porcupine"
 )
 
 var testAnnotations = []Annotation{
@@ -157,6 +162,9 @@ func TestDescriptions(t *testing.T) {
 	if got, want := describeMeta(opMeta{callTime: time.Second, returnTime: 2 * time.Second}), "virtual time 1s -> 2s"; got != want {
 		t.Errorf("meta: got %q, want %q", got, want)
 	}
+	if got, want := describeMeta(opMeta{callTime: time.Second, returnTime: 2 * time.Second, server: 3}), "virtual time 1s -> 2s, via n3"; got != want {
+		t.Errorf("meta: got %q, want %q", got, want)
+	}
 	if got, want := describeMeta(opMeta{callTime: time.Second, unknown: true}), "virtual time 1s -> ? (outcome unknown)"; got != want {
 		t.Errorf("meta: got %q, want %q", got, want)
 	}
@@ -184,5 +192,139 @@ func TestWriteHTMLNamesClientRows(t *testing.T) {
 	}
 	if _, err := nameClientRows([]byte("<html>a page drawn some other way</html>")); err == nil {
 		t.Error("a page without porcupine's row labels was accepted: the rows would silently keep their 0-based names")
+	}
+}
+
+// pageData extracts the data object from a porcupine page.
+func pageData(t *testing.T, page string) string {
+	t.Helper()
+	const start, end = "const data = ", "\n\n      render(data)"
+	i, j := strings.Index(page, start), strings.Index(page, end)
+	if i < 0 || j < i {
+		t.Fatalf("no data in the page (%d bytes)", len(page))
+	}
+	return page[i+len(start) : j]
+}
+
+// The page data built from the per-key searches is what porcupine builds from one
+// LinearizationInfo of the same history (where its partial linearizations are unique, so
+// that its unordered sets compare).
+func TestVisualizationDataMatchesPorcupine(t *testing.T) {
+	annotations := append(slices.Clone(testAnnotations), Annotation{Tag: "faults", Start: 9, End: 2, Description: "backwards"})
+	tests := []struct {
+		name string
+		ops  []Op
+	}{
+		{"linearizable, three keys", []Op{
+			vt(via(put(0, "x", "1", 1, 2), 1), 0, 1),
+			vt(via(appendOp(1, "x", "2", "12", 5, 8), 2), 2, 3),
+			lost(put(2, "y", "3", 7, 0)),
+			get(0, "y", "", 3, 4),
+			get(3, "z", "", 6, 9),
+		}},
+		{"not linearizable, one key", []Op{put(0, "x", "a", 1, 2), put(1, "x", "b", 3, 4), get(2, "x", "a", 5, 6)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Check(tt.ops, testBudget)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := res.visualization(annotations)
+			data.RaftsimFocus = nil // ours alone
+			ours, err := json.Marshal(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var history []porcupine.Operation
+			for _, p := range res.parts {
+				history = append(history, p.ops...)
+			}
+			_, info := porcupine.CheckOperationsVerbose(kvModel, history, testBudget)
+			extra := make([]porcupine.Annotation, len(annotations))
+			for i, a := range annotations {
+				extra[i] = porcupine.Annotation{Tag: a.Tag, Start: a.Start, End: a.End, Description: a.Description, Details: a.Details, BackgroundColor: a.Color}
+			}
+			info.AddAnnotations(extra)
+			var page bytes.Buffer
+			if err := porcupine.Visualize(kvModel, info, &page); err != nil {
+				t.Fatal(err)
+			}
+			if theirs := pageData(t, page.String()); string(ours) != theirs {
+				t.Errorf("page data differs from porcupine's:\nours   %s\ntheirs %s", ours, theirs)
+			}
+		})
+	}
+}
+
+// TestWriteHTMLOpensAtFirstError: a failing check's page carries the hook that selects the
+// failing key, outlines the first operation that could not be linearized and scrolls to
+// it, the data saying where that is, and the explanation; a passing check's page has the
+// hook but nothing for it to do.
+func TestWriteHTMLOpensAtFirstError(t *testing.T) {
+	bad := []Op{
+		put(0, "k1", "a", 1, 2), put(1, "k1", "b", 3, 4), get(2, "k1", "a", 5, 6),
+		put(3, "other", "z", 7, 8), get(3, "other", "z", 9, 10),
+	}
+	tests := []struct {
+		name  string
+		ops   []Op
+		focus string // the data's RaftsimFocus, "" for none
+	}{
+		{"not linearizable", bad, `"RaftsimFocus":{"Partition":0,"Select":1,"Error":2,"Explained":[0,1,2]}`},
+		{"linearizable", bad[3:], ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Check(tt.ops, testBudget)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := res.WriteHTML(&buf, nil); err != nil {
+				t.Fatal(err)
+			}
+			page := buf.String()
+			if !strings.Contains(page, focusAnchor+focusScript) {
+				t.Error("the page lacks the open-at-first-error hook at the end of render")
+			}
+			data := pageData(t, page)
+			if tt.focus == "" {
+				if strings.Contains(data, "RaftsimFocus") || strings.Contains(page, `id="raftsim-explanation"`) {
+					t.Error("a linearizable history's page has a focus or an explanation")
+				}
+				return
+			}
+			if !strings.Contains(data, tt.focus) {
+				t.Errorf("the data lacks %s:\n%s", tt.focus, data)
+			}
+			banner := `id="raftsim-explanation"`
+			if !strings.Contains(page, banner) || !strings.Contains(page, html.EscapeString(res.Explanation.Why)) {
+				t.Error("the page does not show the explanation")
+			}
+		})
+	}
+}
+
+// A search stopped early proved nothing: its key is drawn without partial linearizations
+// (porcupine would mark its next operations as errors) and named as not decided.
+func TestWriteHTMLStoppedKey(t *testing.T) {
+	ops := append(staleRead("a", 0), rekey(hardAppends(10, "no such order"), "m", 10000)...)
+	res, err := Check(ops, testBudget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.parts[1].status != partStopped {
+		t.Fatalf("key m: status %d, want stopped", res.parts[1].status)
+	}
+	data := res.visualization(nil)
+	if n := len(data.Partitions[1].PartialLinearizations); n != 0 {
+		t.Errorf("the stopped key is drawn with %d partial linearizations", n)
+	}
+	if len(data.Partitions[0].PartialLinearizations) == 0 {
+		t.Error("the failing key is drawn without its partial linearizations")
+	}
+	if b := res.banner(); !strings.Contains(b, `Not decided (the check stopped once the verdict was known; drawn without linearizations): key &#34;m&#34;`) {
+		t.Errorf("the banner does not name the stopped key:\n%s", b)
 	}
 }
