@@ -206,7 +206,11 @@ func (o *Outcome) Problem() string {
 	case o.Failure != nil:
 		return o.Failure.Error()
 	case o.unexpectedViolation():
-		return fmt.Sprintf("Linearizability failed: the clients' history (%d operations) has no legal linearization", o.Linearizability.Checked)
+		msg := fmt.Sprintf("Linearizability failed: the clients' history (%d operations) has no legal linearization", o.Linearizability.Checked)
+		if e := o.Linearizability.Explanation; e != nil {
+			msg += "; " + strings.TrimSuffix(e.Text(), "\n")
+		}
+		return msg
 	case o.Assertion != nil:
 		return "scenario assertion failed: " + o.Assertion.Error()
 	case o.Inconclusive():

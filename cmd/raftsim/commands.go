@@ -284,6 +284,9 @@ func report(w io.Writer, o *scenarios.Outcome) int {
 	fmt.Fprintf(w, "  %s\n", countsLine(&o.Result))
 	if v := o.Linearizability; v.Verdict != 0 {
 		fmt.Fprintf(w, "  history: %v\n", v)
+		if e := v.Explanation; e != nil && o.ViolationExpected { // otherwise the failure report has it
+			fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(strings.TrimSuffix(e.Text(), "\n"), "\n", "\n  "))
+		}
 	}
 	fmt.Fprintf(w, "trace: %016x\n", o.TraceHash)
 	switch {

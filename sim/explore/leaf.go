@@ -2,6 +2,7 @@ package explore
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"raftsim/linearizability"
@@ -42,6 +43,23 @@ func (l *leafChecker) check(s *state) *Failure {
 	return l.linearizable(s)
 }
 
+// checkHistory checks the path's client history (unknown outcomes returned after its
+// last stamp).
+func checkHistory(s *state) linearizability.Result {
+	ops := make([]linearizability.Op, len(s.hist))
+	copy(ops, s.hist)
+	for i := range ops {
+		if ops[i].Unknown {
+			ops[i].Return = s.stamp + 1
+		}
+	}
+	res, err := linearizability.Check(ops, linBudget)
+	if err != nil {
+		panic(fmt.Sprintf("explore: invariant broken: the search built a malformed history: %v", err))
+	}
+	return res
+}
+
 func (l *leafChecker) linearizable(s *state) *Failure {
 	completed := 0
 	for i := range s.hist {
@@ -64,18 +82,7 @@ func (l *leafChecker) linearizable(s *state) *Failure {
 	v, ok := l.verdict[key]
 	if !ok {
 		l.checks++
-		ops := make([]linearizability.Op, len(s.hist))
-		copy(ops, s.hist)
-		for i := range ops {
-			if ops[i].Unknown {
-				ops[i].Return = s.stamp + 1
-			}
-		}
-		res, err := linearizability.Check(ops, linBudget)
-		if err != nil {
-			panic(fmt.Sprintf("explore: invariant broken: the search built a malformed history: %v", err))
-		}
-		v = res.Verdict
+		v = checkHistory(s).Verdict
 		l.verdict[key] = v
 	}
 	switch v {
@@ -83,8 +90,11 @@ func (l *leafChecker) linearizable(s *state) *Failure {
 		l.inconclusive++
 	case linearizability.Linearizable:
 	default:
-		return &Failure{Check: "Linearizability", Depth: s.depth,
-			Detail: fmt.Sprintf("the clients' history (%d operations, %d completed) has no legal linearization", len(s.hist), completed)}
+		detail := fmt.Sprintf("the clients' history (%d operations, %d completed) has no legal linearization", len(s.hist), completed)
+		if e := checkHistory(s).Explanation; e != nil { // checked again, once: the cache keeps verdicts only
+			detail += "; " + strings.TrimSuffix(e.Text(), "\n")
+		}
+		return &Failure{Check: "Linearizability", Depth: s.depth, Detail: detail}
 	}
 	return nil
 }
