@@ -3,8 +3,8 @@
 // duplicated, whose timer fires, which server crashes or restarts, what the clients and
 // the operator ask. `raftsim replay -schedule FILE` runs a schedule through the full
 // simulator, with every check, the trace and the report. The one format serves the model
-// checker's counterexamples (sim/explore), exported seeded runs, shrunk failures and the
-// regression cases in testdata/schedules/.
+// checker's counterexamples (sim/explore, version 1: abstract time), exported seeded runs
+// and shrunk failures (version 2: timed), and the regression cases in testdata/schedules/.
 //
 // The package parses the text (Parse), writes it (Schedule.Format) and checks schedules
 // built in code (Schedule.Validate). It does no I/O and runs nothing: replaying is sim's.
@@ -15,14 +15,16 @@
 // A file is UTF-8 text; lines end with "\n" (a "\r" before it is ignored) and hold at most
 // 4096 bytes. Fields are separated by spaces or tabs; other control characters may appear
 // only escaped inside quoted strings. A '#' outside a quoted string starts a comment that
-// runs to the end of the line; a line that is blank or only a comment is ignored. Numbers
+// runs to the end of the line (but for a version 2 packet number, see there); a line that
+// is blank or only a comment is ignored. Numbers
 // are decimal with no sign and no leading zeros. Strings (keys, values, a check's name) are
 // Go-quoted: "k0", "a\tb", "\u00e9". Durations are Go durations: 50ms, 1.5s.
 //
 //	file   = version {header} "actions" {action} "end" {comment or blank line}
-//	version: line 1 exactly: raftsim schedule v1
+//	version: line 1 exactly: raftsim schedule v1 (or v2: see Version 2)
 //
-// The headers come in any order, each at most once. seed and nodes are required; the
+// The rest of this section and the next are version 1's; version 2's headers and actions
+// are in its own section. The headers come in any order, each at most once. seed and nodes are required; the
 // others default as shown, and the version 1 defaults never change. Unlike node.Config, 0
 // never stands for "the default".
 //
@@ -167,20 +169,112 @@
 // and reports a different outcome as a failure, so a schedule with an expectation is a
 // regression test; without one the replay only reports what happened.
 //
+// # Version 2: timed
+//
+// Version 2 is the form of an exported seeded scenario run (`raftsim run -schedule-out`),
+// of a shrunk one and of a timed regression case. It names a scenario and a seed: the
+// scenario's configuration, script and assertion run as they are, and the schedule stands
+// in for what the seed would otherwise decide outside the servers: the faults the script
+// injects, with their times; the clients' operations; and each packet's fate. The
+// servers' own randomness (their election timeouts) still comes from the seed. The syntax
+// is version 1's (fields, quoted strings, comments, Go durations, the line limit), with
+// one addition: on a packet line, a '#' that begins the third field and is followed by a
+// digit is the packet's number #N, not a comment (any other '#' starts one, as in
+// version 1).
+//
+//	version: line 1 exactly: raftsim schedule v2
+//
+// The headers come in any order, each at most once; scenario and seed are required. The
+// others override the scenario's setting; left out, the scenario's own holds (Timed's zero
+// values), except delay, whose default is DefaultDelay:
+//
+//	header                 default      meaning
+//	scenario WORD          (required)   the scenario that runs: a word as in version 1
+//	seed N                 (required)   the root seed, 1..2^64-1
+//	nodes N                scenario's   the voters n1..nN, 1..9 (Timed.Nodes)
+//	clients N              scenario's   the clients c1..cN, 1..9 (Timed.Clients)
+//	duration D             scenario's   the run ends at virtual time D, positive
+//	delay D                1ms          the delay of a packet with no packet line, >= 0
+//	read-mode M            scenario's   readindex | lease | local
+//	pre-vote on|off        scenario's
+//	check-quorum on|off    scenario's   read-mode lease with check-quorum off is refused
+//	expect ok | expect fail "CHECK"     as in version 1; CHECK may also name the scenario's
+//	                                    assertion ("assertion: ...")
+//
+// Version 1's other headers (spares, heartbeat, election-timeout, max-entries,
+// learner-catch-up, max-clock-drift, snapshot-threshold, snapshot-chunk) are refused: the
+// scenario decides them. Version 1 refuses duration and delay. A parsed version 2
+// Schedule has its headers in Scenario, Seed, Expect and Timed; Nodes, Spares, Clients and
+// Node are zero.
+//
+// Every action but packet starts with "at TIME": a Go duration, 0s or more (no sign), the
+// virtual time from the start of the run when it happens. Timed actions come in time
+// order (equal times in file order); packet lines may sit anywhere among them. Actions
+// whose time is past the run's end do not happen. SERVER is n1..n9 and is checked only
+// against that limit, since a scenario's spares follow its voters (n(nodes+1)..) and the
+// format does not know them; CLIENT is c1..c(clients), or c1..c9 when clients is not
+// given; ENDPOINT is a server, a client or admin (the admin client).
+//
+//	at TIME crash SERVER              the server's process stops (as in version 1)
+//	at TIME restart SERVER            the server boots from its disk
+//	at TIME invoke CLIENT OPERATION   the client starts its next operation (no SERVER: it
+//	                                    goes where the simulator's client sends it): get
+//	                                    KEY | put KEY VALUE | append KEY VALUE
+//	at TIME pause SERVER DURATION     the server takes no step for DURATION (positive)
+//	at TIME partition GROUP | ...     the network splits into the groups, each a list of
+//	                                    endpoints, "|" a field of its own; see below
+//	at TIME isolate ENDPOINT          the endpoint is cut off from every other one
+//	at TIME cut ENDPOINT ENDPOINT     the link between the two (distinct) goes down, both ways
+//	at TIME cut-one-way FROM TO       FROM no longer reaches TO (distinct); TO still reaches FROM
+//	at TIME bridge A B C              A and C are cut apart; both still reach B (distinct)
+//	at TIME heal                      every link comes back up
+//	at TIME clock-rate SERVER RATE    the server's clock runs at RATE local seconds per
+//	                                    virtual second: positive and finite, written
+//	                                    DIGITS[.DIGITS][e[+|-]DIGITS] (1.05, 2e-06)
+//	at TIME clock-jump SERVER D       the server's clock jumps by D: a nonzero Go duration,
+//	                                    with - for a backward jump (-200ms)
+//	packet FROM->TO #N FATE           what the network did with packet N of the link
+//
+// A partition lists one group or more, each of one endpoint or more, and an endpoint at
+// most once; servers not listed form one more group, and a client or admin not listed
+// reaches every server (sim.World.Partition). Groups carry no order: "n3 | n1 n2" is the
+// same partition as "n1 n2 | n3", and both parse to one Partition, whose canonical form
+// numbers the groups by their first member in EndpointIndex order (n1..n9, c1..c9,
+// admin); Format writes the groups in that order, their members in that order.
+//
+// A packet line gives the fate of one packet: the Nth packet sent from FROM to TO (from
+// #1, counting every packet of that link, cut ones included). Its path is a server to
+// another server, or between a server and a client or admin. FATE is one of
+//
+//	deliver DELAY       one copy, delivered after DELAY (a Go duration >= 0)
+//	drop                the packet is lost
+//	dup COPY COPY       the network duplicated it; each COPY is DELAY or drop
+//
+// A packet with no line is delivered after the delay header's delay; a packet on a cut
+// link is lost whatever its line says. A packet has at most one line: on each link the
+// numbers strictly increase in file order. Parse rejects what a version 2 schedule shows
+// wrong on its own: a bad header, a time out of order, a bad endpoint, a link's packet
+// numbers not increasing; what only running shows is the replay's to judge. A version 2
+// file holds at most MaxTimedActions (20,000,000) action lines.
+//
 // # Versions
 //
-// The first line names the version. A version 1 file stays readable, with the same
-// meaning, by every later raftsim: its keywords, tokens, defaults and limits never change.
-// Anything new (times and timed faults, new actions or headers, a packet type for a new
-// node.MsgType) comes with a new version number; a reader refuses a version it does not
-// know with "version N is newer than this raftsim reads (M)".
+// The first line names the version; this package reads versions 1 and 2. A file stays
+// readable, with the same meaning, by every later raftsim: the keywords, tokens, defaults
+// and limits of a version never change. Anything new (new actions or headers, a packet
+// type for a new node.MsgType) comes with a new version number; a reader refuses a version
+// it does not know with "version N is newer than this raftsim reads (M)". A keyword of
+// the other version is refused with a message naming the version it belongs to.
 //
 // # Canonical form
 //
-// Format writes every header but scenario and expect (those when set) in the order of the
-// table above, one action per line with single spaces, strings re-quoted with
-// strconv.Quote, an action's comment after two spaces and "# "; whole-line comments are
-// not kept. For a schedule
+// Format writes the form of the schedule's version. Version 1: every header but scenario
+// and expect (those when set) in the order of its table. Version 2: scenario, seed and
+// delay, and the other headers when set, in the order of its table; times and durations
+// as time.Duration.String writes them (exact to the nanosecond), a rate as
+// strconv.FormatFloat(r, 'g', -1, 64) (exact), partitions in canonical form. Both: one
+// action per line with single spaces, strings re-quoted with strconv.Quote, an action's
+// comment after two spaces and "# "; whole-line comments are not kept. For a schedule
 // s that Validate accepts, Parse(s.Format()) equals s; for any input x that Parse accepts,
 // the canonical text of Parse(x) is a fixed point of parsing and formatting.
 //

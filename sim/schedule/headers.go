@@ -117,17 +117,25 @@ func (s *Schedule) crossCheck() (problem, a, b string) {
 	return "", "", ""
 }
 
-func headerNames() string {
+// headersOf is version v's header table.
+func headersOf(v int) []header {
+	if v == VersionTimed {
+		return timedHeaders()
+	}
+	return headers()
+}
+
+func headerNames(hs []header) string {
 	var names []string
-	for _, h := range headers() {
+	for _, h := range hs {
 		names = append(names, h.name)
 	}
 	return strings.Join(append(names, "actions"), ", ")
 }
 
-func requiredNames() string {
+func requiredNames(hs []header) string {
 	var names []string
-	for _, h := range headers() {
+	for _, h := range hs {
 		if h.required {
 			names = append(names, h.name)
 		}
@@ -188,7 +196,7 @@ func wordArg(name string, t token, dst *string) string {
 	if t.quoted {
 		return fmt.Sprintf("bad %s %s; want a word, not a quoted string", name, quoteShort(t.raw))
 	}
-	*dst = t.text
+	*dst = strings.Clone(t.text) // t.text is part of the whole input
 	return ""
 }
 
@@ -303,7 +311,7 @@ func parseExpect(s *Schedule, a []token) string {
 		s.Expect = Expect{Kind: ExpectOK}
 		return ""
 	case len(a) == 2 && !a[0].quoted && a[0].text == "fail" && a[1].quoted:
-		s.Expect = Expect{Kind: ExpectFail, Check: a[1].text}
+		s.Expect = Expect{Kind: ExpectFail, Check: strings.Clone(a[1].text)}
 		return checkExpect(s)
 	}
 	return `bad expect; want "expect ok" or expect fail "CHECK" (a Go-quoted check name such as "Election Safety")`

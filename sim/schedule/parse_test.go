@@ -24,7 +24,7 @@ func TestParseErrors(t *testing.T) {
 	tabs := strings.Repeat("\t", 3000)
 	for _, c := range []struct{ name, in, want string }{
 		// The file as a whole.
-		{"empty", "", `schedule:1: empty file; a schedule starts with the line "raftsim schedule v1"`},
+		{"empty", "", `schedule:1: empty file; a schedule starts with its version line, "raftsim schedule v1" or "raftsim schedule v2"`},
 		{"no actions", "raftsim schedule v1\nseed 1\n", `schedule:2: missing "actions" and "end": the file ends in the headers (truncated?); the headers end with a line "actions"`},
 		{"no end", head + "fire n1\n", `schedule:7: missing "end": the file ends in the actions (truncated?); the actions end with a line "end"`},
 		{"no end, no newline", head + "fire n1", `schedule:7: missing "end": the file ends in the actions (truncated?); the actions end with a line "end"`},
@@ -40,14 +40,14 @@ func TestParseErrors(t *testing.T) {
 		{"glued quote", acts(`invoke c1 n1 get "k0"x`), `schedule:7: text right after the quoted string "\"k0\""; separate fields with a space`},
 		{"quote in word", acts(`invoke c1 n1 get k"0"`), `schedule:7: quote inside the field "k\""; a quoted string is a field of its own`},
 		// The version line.
-		{"not a schedule", "hello\n", `schedule:1: not a raftsim schedule: the first line must be "raftsim schedule v1"`},
-		{"comment first", "# x\nraftsim schedule v1\n", `schedule:1: not a raftsim schedule: the first line must be "raftsim schedule v1"`},
-		{"binary", "\x1f\x8b\x08\n", `schedule:1: not a raftsim schedule: the first line must be "raftsim schedule v1"`},
-		{"quoted version", `raftsim "schedule" v1` + "\n", `schedule:1: not a raftsim schedule: the first line must be "raftsim schedule v1"`},
-		{"version 0", "raftsim schedule v0\n", `schedule:1: bad version "v0"; this raftsim reads version 1 (the first line must be "raftsim schedule v1")`},
-		{"version x", "raftsim schedule vx\n", `schedule:1: bad version "vx"; this raftsim reads version 1 (the first line must be "raftsim schedule v1")`},
-		{"version 01", "raftsim schedule v01\n", `schedule:1: bad version "v01"; this raftsim reads version 1 (the first line must be "raftsim schedule v1")`},
-		{"future", "raftsim schedule v2\nwhat comes in v2\n", `schedule:1: version 2 is newer than this raftsim reads (1)`},
+		{"not a schedule", "hello\n", `schedule:1: not a raftsim schedule: the first line must be "raftsim schedule v1" or "raftsim schedule v2"`},
+		{"comment first", "# x\nraftsim schedule v1\n", `schedule:1: not a raftsim schedule: the first line must be "raftsim schedule v1" or "raftsim schedule v2"`},
+		{"binary", "\x1f\x8b\x08\n", `schedule:1: not a raftsim schedule: the first line must be "raftsim schedule v1" or "raftsim schedule v2"`},
+		{"quoted version", `raftsim "schedule" v1` + "\n", `schedule:1: not a raftsim schedule: the first line must be "raftsim schedule v1" or "raftsim schedule v2"`},
+		{"version 0", "raftsim schedule v0\n", `schedule:1: bad version "v0"; this raftsim reads versions 1 and 2 (the first line must be "raftsim schedule v1" or "raftsim schedule v2")`},
+		{"version x", "raftsim schedule vx\n", `schedule:1: bad version "vx"; this raftsim reads versions 1 and 2 (the first line must be "raftsim schedule v1" or "raftsim schedule v2")`},
+		{"version 01", "raftsim schedule v01\n", `schedule:1: bad version "v01"; this raftsim reads versions 1 and 2 (the first line must be "raftsim schedule v1" or "raftsim schedule v2")`},
+		{"future", "raftsim schedule v3\nwhat comes in v3\n", `schedule:1: version 3 is newer than this raftsim reads (2)`},
 		// Header structure.
 		{"actions args", hdr("seed 1", "nodes 3", "actions now"), `schedule:4: "actions" takes no arguments`},
 		{"end first", "raftsim schedule v1\nend\n", `schedule:2: "end" before the "actions" line; the headers end with a line "actions"`},

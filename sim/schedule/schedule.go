@@ -10,8 +10,13 @@ import (
 	"raftsim/node/kv"
 )
 
-// Version is the newest format version this package reads and the one Format writes.
+// Version is version 1 of the format, the abstract-time form of the model checker's
+// counterexamples: the version New builds. The package reads and writes versions 1 and 2
+// (VersionTimed); Format writes the version a Schedule says.
 const Version = 1
+
+// newestVersion is the newest version this package reads.
+const newestVersion = VersionTimed
 
 // Limits of the format (version 1). They are part of the format: a file within them stays
 // readable by every later raftsim.
@@ -36,26 +41,32 @@ const (
 )
 
 // Schedule is one parsed schedule file: the cluster it runs and the actions, in order.
-// Build one in code with New and fill in what differs from the defaults; check it with
-// Validate before Format.
+// Build one in code with New (version 1) or NewTimed (version 2) and fill in what differs
+// from the defaults; check it with Validate before Format. Version 1 uses Nodes, Spares,
+// Clients and Node, and leaves Timed zero; version 2 uses Timed and leaves those zero.
 type Schedule struct {
-	// Version is the format version, 1.
+	// Version is the format version: 1 (Version) or 2 (VersionTimed).
 	Version int
 	// Scenario is what produced the schedule ("explore", a scenario's name...): a free
-	// word of letters, digits and ._:/+- (at most 128 bytes), or "" when not given.
+	// word of letters, digits and ._:/+- (at most 128 bytes), or "" when not given. In
+	// version 2 it is required: the scenario whose configuration, script and assertion
+	// run.
 	Scenario string
 	// Seed is the run's root seed (1..2^64-1): each node's election timer stream, in
 	// each of its lives, derives from it as in the simulator.
 	Seed uint64
-	// Nodes is the number of voters of the bootstrap configuration, servers n1..nNodes.
+	// Nodes is the number of voters of the bootstrap configuration, servers n1..nNodes
+	// (version 1; 0 in version 2, whose override is Timed.Nodes).
 	Nodes int
 	// Spares is the number of servers outside the configuration, n(Nodes+1)..
 	// n(Nodes+Spares), booted empty until an admin request adds them.
 	Spares int
 	// Clients is the number of key-value clients c1..cClients; client c is kv.ClientID(c)
-	// and the admin client is kv.ClientID(Clients+1).
+	// and the admin client is kv.ClientID(Clients+1) (version 1; 0 in version 2, whose
+	// override is Timed.Clients).
 	Clients int
-	// Node holds the Raft options every server gets.
+	// Node holds the Raft options every server gets (version 1; zero in version 2, which
+	// takes them from its scenario).
 	Node NodeOptions
 	// Expect is what replaying the schedule should come to (ExpectNone: not said).
 	Expect Expect
@@ -109,7 +120,14 @@ func New(seed uint64, nodes int) *Schedule {
 	}
 }
 
-// Servers is the number of servers, Nodes+Spares: their IDs are 1..Servers.
+// NewTimed returns a version 2 schedule of the given scenario and root seed, with the
+// default delay (DefaultDelay), no other header and no actions.
+func NewTimed(scenario string, seed uint64) *Schedule {
+	return &Schedule{Version: VersionTimed, Scenario: scenario, Seed: seed, Timed: Timed{Delay: DefaultDelay}}
+}
+
+// Servers is the number of servers of a version 1 schedule, Nodes+Spares: their IDs are
+// 1..Servers (0 in version 2, where the scenario decides).
 func (s *Schedule) Servers() int { return s.Nodes + s.Spares }
 
 // ExpectKind is what a schedule says its replay comes to.
@@ -225,16 +243,38 @@ func (k ActionKind) String() string {
 	return fmt.Sprintf("action(%d)", uint8(k))
 }
 
-// Valid reports whether k is a known action kind.
-func (k ActionKind) Valid() bool { return k >= ActionFire && k < v1KindLimit }
+// Valid reports whether k is a known action kind, of either version.
+func (k ActionKind) Valid() bool { return k >= ActionFire && k < actionKindLimit }
+
+// InVersion reports whether version v of the format has actions of kind k: crash, restart
+// and invoke are in both (timed in version 2), fire..admin-retry in version 1 only, pause..
+// packet in version 2 only.
+func (k ActionKind) InVersion(v int) bool {
+	switch {
+	case !k.Valid():
+		return false
+	case k == ActionCrash || k == ActionRestart || k == ActionInvoke:
+		return v == Version || v == VersionTimed
+	case k < v1KindLimit:
+		return v == Version
+	}
+	return v == VersionTimed
+}
+
+// Timed reports whether k is a timed action of version 2, one whose line starts with "at
+// TIME": every version 2 kind but packet.
+func (k ActionKind) Timed() bool { return k.InVersion(VersionTimed) && k != ActionPacket }
 
 // IsPacket reports whether k acts on a packet in flight (deliver, drop, dup).
 func (k ActionKind) IsPacket() bool {
 	return k == ActionDeliver || k == ActionDrop || k == ActionDup
 }
 
-// usage is k's syntax, for error messages.
-func (k ActionKind) usage() string {
+// usage is k's syntax in version v, for error messages.
+func (k ActionKind) usage(v int) string {
+	if v == VersionTimed {
+		return k.timedUsage()
+	}
 	switch k {
 	case ActionDeliver, ActionDrop, ActionDup:
 		return k.String() + " PACKET FROM->TO TYPE"
@@ -250,20 +290,30 @@ func (k ActionKind) usage() string {
 	return k.String() + " SERVER"
 }
 
-// ParseActionKind parses an action keyword.
+// ParseActionKind parses an action keyword of either version (InVersion tells which).
 func ParseActionKind(s string) (ActionKind, error) {
-	for k := ActionFire; k < v1KindLimit; k++ {
-		if k.String() == s {
-			return k, nil
-		}
+	if k, ok := lookupKind(s); ok {
+		return k, nil
 	}
-	return 0, fmt.Errorf("unknown action %s; valid: %s", quoteShort(s), actionKindList())
+	return 0, fmt.Errorf("unknown action %s; valid: %s", quoteShort(s), actionKindList(0))
 }
 
-func actionKindList() string {
+func lookupKind(s string) (ActionKind, bool) {
+	for k := ActionFire; k < actionKindLimit; k++ {
+		if k.String() == s {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// actionKindList lists the keywords of version v's actions (v 0: of every version).
+func actionKindList(v int) string {
 	var names []string
-	for k := ActionFire; k < v1KindLimit; k++ {
-		names = append(names, k.String())
+	for k := ActionFire; k < actionKindLimit; k++ {
+		if v == 0 || k.InVersion(v) {
+			names = append(names, k.String())
+		}
 	}
 	return strings.Join(names, ", ")
 }
@@ -272,13 +322,15 @@ func actionKindList() string {
 // others zero (Validate insists, so that Format loses nothing).
 type Action struct {
 	Kind ActionKind
-	// Node is the server acted on (fire, crash, restart, save), asked (transfer), or sent
-	// a request to (invoke, retry, admin, admin-retry).
+	// Node is the server acted on (fire, crash, restart, save; in version 2 also pause,
+	// clock-rate, clock-jump), asked (transfer), or sent a request to (version 1's invoke,
+	// retry, admin, admin-retry). A version 2 invoke has none (0).
 	Node node.ID
-	// Client is the client, 1..Clients (invoke, retry).
+	// Client is the client, from 1 (invoke, retry).
 	Client int
 	// Packet is the packet's number, from 1 (deliver, drop, dup); From, To and
-	// PacketType are its path and type, as they were when it was put in flight.
+	// PacketType are its path and type, as they were when it was put in flight. A
+	// version 2 packet line uses Packet, From and To too (see Fate), not PacketType.
 	Packet     uint64
 	From, To   Endpoint
 	PacketType PacketType
@@ -356,6 +408,17 @@ func (e Endpoint) String() string {
 		}
 	}
 	return fmt.Sprintf("endpoint(%d,%d)", uint8(e.Kind), e.N)
+}
+
+// appendTo appends e's String, without allocating for a valid endpoint.
+func (e Endpoint) appendTo(b []byte) []byte {
+	switch {
+	case e.Kind == EndpointServer && e.N > 0:
+		return strconv.AppendInt(append(b, 'n'), int64(e.N), 10)
+	case e.Kind == EndpointClient && e.N > 0:
+		return strconv.AppendInt(append(b, 'c'), int64(e.N), 10)
+	}
+	return append(b, e.String()...)
 }
 
 // ParseEndpoint parses "nN", "cN" (N a decimal number in 1..4096, no leading zeros) or

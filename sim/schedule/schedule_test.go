@@ -159,7 +159,9 @@ func TestValidateErrors(t *testing.T) {
 		edit func(s *Schedule)
 		want string
 	}{
-		{"version", func(s *Schedule) { s.Version = 2 }, "schedule: version 2; this raftsim writes version 1"},
+		{"version", func(s *Schedule) { s.Version = 3 }, "schedule: version 3; this raftsim writes versions 1 and 2"},
+		{"version 2 fields", func(s *Schedule) { s.Version = 2 }, "schedule: version 2 with Nodes, Spares, Clients or Node set; version 2 takes them from its scenario, and holds its overrides in Timed"},
+		{"timed fields", func(s *Schedule) { s.Timed.Delay = DefaultDelay }, "schedule: version 1 with Timed set; Timed holds the headers of version 2"},
 		{"seed", func(s *Schedule) { s.Seed = 0 }, "schedule: seed 0 out of range; valid: 1..18446744073709551615"},
 		{"nodes", func(s *Schedule) { s.Nodes = 0 }, "schedule: nodes 0 out of range; valid: 1..9"},
 		{"servers", func(s *Schedule) { s.Nodes = 9 }, "schedule: nodes 9 + spares 7 is 16 servers; at most 9"},
@@ -177,7 +179,7 @@ func TestValidateErrors(t *testing.T) {
 		{"expect kind", func(s *Schedule) { s.Expect.Kind = 9 }, "schedule: unknown expect kind 9"},
 		{"expect ok with check", func(s *Schedule) { s.Expect.Kind = ExpectOK }, `schedule: expect ok with a check name "Lin\"ear\"izability\n\xff"; only expect fail names a check`},
 		{"expect fail without", func(s *Schedule) { s.Expect.Check = "" }, `schedule: expect fail with an empty check name; want the name of the check, such as "Election Safety"`},
-		{"too many", func(s *Schedule) { s.Actions = make([]Action, MaxActions+1) }, "schedule: 1000001 actions; at most 1000000 in one schedule"},
+		{"too many", func(s *Schedule) { s.Actions = make([]Action, MaxActions+1) }, "schedule: 1000001 actions; at most 1000000 in one version 1 schedule"},
 		{"kind", func(s *Schedule) { s.Actions[0].Kind = 0 }, "schedule: action 1 (action(0) n9  # # a comment\twith a tab and a hash): unknown action kind 0; valid: fire, deliver, drop, dup, crash, restart, save, invoke, retry, transfer, admin, admin-retry"},
 		{"unused field", func(s *Schedule) { s.Actions[7].Target = 2 }, "schedule: action 8 (crash n1): fields set that crash does not use; it takes: crash SERVER"},
 		{"unused value", func(s *Schedule) { s.Actions[13].Key = "k" }, "schedule: action 14 (retry c2 n4  # é): fields set that retry does not use; it takes: retry CLIENT SERVER"},

@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -124,3 +125,114 @@ func (f Fate) Copies() (delays [2]time.Duration, copies int) {
 
 // Plain reports whether f is one copy delivered after delay d.
 func (f Fate) Plain(d time.Duration) bool { return f == Fate{Delays: [2]time.Duration{d}} }
+
+func (s Switch) String() string {
+	switch s {
+	case SwitchUnset:
+		return "unset"
+	case SwitchOn:
+		return "on"
+	case SwitchOff:
+		return "off"
+	}
+	return fmt.Sprintf("switch(%d)", uint8(s))
+}
+
+// Valid reports whether s is a known Switch value.
+func (s Switch) Valid() bool { return s <= SwitchOff }
+
+// NewPartition is the partition into the given groups, in canonical form: each group is
+// a non-empty list of endpoints, and an endpoint is listed at most once. It returns an
+// *Error for an empty group, an invalid endpoint (not in EndpointIndex's range), an
+// endpoint listed twice, or no group at all.
+func NewPartition(groups ...[]Endpoint) (Partition, error) {
+	var p Partition
+	if len(groups) == 0 {
+		return p, &Error{Msg: "a partition with no group; want at least one group of endpoints"}
+	}
+	for g, list := range groups {
+		if len(list) == 0 {
+			return Partition{}, &Error{Msg: fmt.Sprintf("group %d of the partition is empty; a group lists at least one endpoint", g+1)}
+		}
+		for _, e := range list {
+			if msg := p.add(e, g+1); msg != "" {
+				return Partition{}, &Error{Msg: msg}
+			}
+		}
+	}
+	return p.canonical(), nil
+}
+
+// add puts e in group g (numbered as written, from 1), or says why it cannot.
+func (p *Partition) add(e Endpoint, g int) string {
+	i := EndpointIndex(e)
+	switch {
+	case i < 0:
+		return fmt.Sprintf("bad endpoint %v in the partition; want a server n1..n%d, a client c1..c%d or admin", e, MaxServers, MaxClients)
+	case p.Groups[i] != 0:
+		return fmt.Sprintf("%v is listed twice in the partition (groups %d and %d); an endpoint is in at most one group", e, p.Groups[i], g)
+	}
+	p.Groups[i] = uint8(g)
+	return ""
+}
+
+// canonical is p with its groups renumbered 1, 2, ... in the order of their first member
+// by EndpointIndex (group numbers as such carry no meaning).
+func (p Partition) canonical() Partition {
+	var renumber [256]uint8
+	var next uint8
+	for i, g := range p.Groups {
+		if g != 0 {
+			if renumber[g] == 0 {
+				next++
+				renumber[g] = next
+			}
+			p.Groups[i] = renumber[g]
+		}
+	}
+	return p
+}
+
+// groupCount is the number of groups of a canonical p (its highest group number).
+func (p Partition) groupCount() int {
+	n := 0
+	for _, g := range p.Groups {
+		n = max(n, int(g))
+	}
+	return n
+}
+
+// Lists is p's groups in canonical order (by first member in EndpointIndex order), each
+// group's members in EndpointIndex order; nil for a partition with no group.
+func (p Partition) Lists() [][]Endpoint {
+	c := p.canonical()
+	lists := make([][]Endpoint, c.groupCount())
+	for i, g := range c.Groups {
+		if g != 0 {
+			lists[g-1] = append(lists[g-1], IndexEndpoint(i))
+		}
+	}
+	if len(lists) == 0 {
+		return nil
+	}
+	return lists
+}
+
+// String is p in the format's syntax, its groups in canonical order separated by " | ":
+// "n1 n2 c1 | n3".
+func (p Partition) String() string { return string(p.appendTo(nil)) }
+
+func (p Partition) appendTo(b []byte) []byte {
+	for g, list := range p.Lists() {
+		if g > 0 {
+			b = append(b, " |"...)
+		}
+		for j, e := range list {
+			if g > 0 || j > 0 {
+				b = append(b, ' ')
+			}
+			b = e.appendTo(b)
+		}
+	}
+	return b
+}

@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"unicode/utf8"
 
@@ -32,7 +33,7 @@ func (e *Error) Error() string {
 // ActionError is the error for a problem with action i (from 0) of s that only a replay
 // finds (a packet not in flight, a timer not armed...), in the form of Validate's errors.
 func (s *Schedule) ActionError(i int, msg string) *Error {
-	return &Error{Action: i + 1, Text: cut(s.Actions[i].String(), 60), Msg: msg}
+	return &Error{Action: i + 1, Text: cut(s.Actions[i].Text(s.Version), 60), Msg: msg}
 }
 
 func cut(s string, n int) string {
@@ -46,28 +47,32 @@ func cut(s string, n int) string {
 // built in code that passes can be formatted and parsed back unchanged. The errors have no
 // line numbers; an action's error names its position and text.
 func (s *Schedule) Validate() error {
-	if s.Version != Version {
-		return &Error{Msg: fmt.Sprintf("version %d; this raftsim writes version %d", s.Version, Version)}
+	if msg := s.checkVersion(); msg != "" {
+		return &Error{Msg: msg}
 	}
-	for _, h := range headers() {
-		if h.name == "scenario" && s.Scenario == "" {
-			continue // not given
-		}
+	for _, h := range headersOf(s.Version) {
 		if msg := h.check(s); msg != "" {
 			return &Error{Msg: msg}
 		}
 	}
-	if msg, _, _ := s.crossCheck(); msg != "" {
+	cross := s.crossCheck
+	if s.Version == VersionTimed {
+		cross = s.timedCrossCheck
+	}
+	if msg, _, _ := cross(); msg != "" {
 		return &Error{Msg: msg}
 	}
-	if len(s.Actions) > MaxActions {
-		return &Error{Msg: fmt.Sprintf("%d actions; at most %d in one schedule", len(s.Actions), MaxActions)}
+	if limit := s.maxActions(); len(s.Actions) > limit {
+		return &Error{Msg: fmt.Sprintf("%d actions; at most %d in one version %d schedule", len(s.Actions), limit, s.Version)}
 	}
-	l := newLedger(func(pos int) string { return "in action " + strconv.Itoa(pos) })
+	where := func(pos int) string { return "in action " + strconv.Itoa(pos) }
+	l, tl := newLedger(where), newTimedLedger(where)
 	for i := range s.Actions {
 		a := &s.Actions[i]
 		msg := s.checkAction(a)
-		if msg == "" {
+		if msg == "" && s.Version == VersionTimed {
+			msg = tl.note(a, i+1)
+		} else if msg == "" {
 			msg = l.note(a, i+1)
 		}
 		if msg != "" {
@@ -77,8 +82,24 @@ func (s *Schedule) Validate() error {
 	return nil
 }
 
-// used is a with only the fields its kind uses.
-func (a *Action) used() Action {
+// checkVersion: a known version, and only the fields of that version set.
+func (s *Schedule) checkVersion() string {
+	switch {
+	case s.Version != Version && s.Version != VersionTimed:
+		return fmt.Sprintf("version %d; this raftsim writes versions 1 and 2", s.Version)
+	case s.Version == Version && s.Timed != Timed{}:
+		return "version 1 with Timed set; Timed holds the headers of version 2"
+	case s.Version == VersionTimed && (s.Nodes != 0 || s.Spares != 0 || s.Clients != 0 || s.Node != NodeOptions{}):
+		return "version 2 with Nodes, Spares, Clients or Node set; version 2 takes them from its scenario, and holds its overrides in Timed"
+	}
+	return ""
+}
+
+// used is a with only the fields its kind uses in version v.
+func (a *Action) used(v int) Action {
+	if v == VersionTimed {
+		return a.usedTimed()
+	}
 	u := Action{Kind: a.Kind, Comment: a.Comment}
 	switch a.Kind {
 	case ActionDeliver, ActionDrop, ActionDup:
@@ -97,43 +118,65 @@ func (a *Action) used() Action {
 	return u
 }
 
-// checkAction applies the rules one action must satisfy on its own (Parse and Validate).
-func (s *Schedule) checkAction(a *Action) string {
-	if !a.Kind.Valid() {
-		return fmt.Sprintf("unknown action kind %d; valid: %s", a.Kind, actionKindList())
+// onlyUsed reports whether a sets only the fields its kind uses in version v. (A NaN
+// rate equals itself here: it is a used field's bad value, not an unused field.)
+func (a *Action) onlyUsed(v int) bool {
+	u, b := a.used(v), *a
+	if math.IsNaN(u.Rate) && math.IsNaN(b.Rate) {
+		u.Rate, b.Rate = 0, 0
 	}
-	if a.used() != *a {
-		return fmt.Sprintf("fields set that %v does not use; it takes: %s", a.Kind, a.Kind.usage())
+	return u == b
+}
+
+// checkAction applies the rules one action must satisfy on its own (Parse and Validate),
+// in s's version.
+func (s *Schedule) checkAction(a *Action) string {
+	v := s.Version
+	switch {
+	case !a.Kind.Valid():
+		return fmt.Sprintf("unknown action kind %d; valid: %s", a.Kind, actionKindList(v))
+	case !a.Kind.InVersion(v):
+		return fmt.Sprintf("%v is not an action of version %d; valid: %s", a.Kind, v, actionKindList(v))
+	case !a.onlyUsed(v):
+		return fmt.Sprintf("fields set that %v does not use; it takes: %s", a.Kind, a.Kind.usage(v))
 	}
 	msg := ""
-	switch a.Kind {
-	case ActionDeliver, ActionDrop, ActionDup:
-		msg = s.checkPacket(a)
-	case ActionInvoke:
-		msg = first(s.checkClient(a.Client), s.checkServer(a.Node), checkOp(a))
-	case ActionRetry:
-		msg = first(s.checkClient(a.Client), s.checkServer(a.Node))
-	case ActionTransfer:
-		msg = first(s.checkServer(a.Node), s.checkServer(a.Target))
-	case ActionAdmin:
-		msg = s.checkServer(a.Node)
-		if msg == "" && a.AdminOp != node.AdminAddServer && a.AdminOp != node.AdminRemoveServer {
-			msg = fmt.Sprintf("unknown membership change %d; valid: add, remove", a.AdminOp)
-		}
-		msg = first(msg, s.checkServer(a.Target))
-	default:
-		msg = s.checkServer(a.Node)
+	if v == VersionTimed {
+		msg = s.checkTimed(a)
+	} else {
+		msg = s.checkV1(a)
 	}
 	if msg == "" {
 		msg = checkComment(a.Comment)
 	}
-	// Only strings make a line long: other fields take under 100 bytes.
-	if msg == "" && (a.Kind == ActionInvoke || len(a.Comment) > MaxLineBytes-100) {
-		if n := len(a.appendTo(nil)); n > MaxLineBytes {
+	// Only strings make a line long: other fields take under 200 bytes.
+	if msg == "" && (a.Kind == ActionInvoke || len(a.Comment) > MaxLineBytes-200) {
+		if n := len(a.appendTo(nil, v)); n > MaxLineBytes {
 			msg = fmt.Sprintf("the action's line would be %d bytes (strings re-quoted); the limit is %d", n, MaxLineBytes)
 		}
 	}
 	return msg
+}
+
+// checkV1 is checkAction's rules for the arguments of a version 1 action.
+func (s *Schedule) checkV1(a *Action) string {
+	switch a.Kind {
+	case ActionDeliver, ActionDrop, ActionDup:
+		return s.checkPacket(a)
+	case ActionInvoke:
+		return first(s.checkClient(a.Client), s.checkServer(a.Node), checkOp(a))
+	case ActionRetry:
+		return first(s.checkClient(a.Client), s.checkServer(a.Node))
+	case ActionTransfer:
+		return first(s.checkServer(a.Node), s.checkServer(a.Target))
+	case ActionAdmin:
+		msg := s.checkServer(a.Node)
+		if msg == "" && a.AdminOp != node.AdminAddServer && a.AdminOp != node.AdminRemoveServer {
+			msg = fmt.Sprintf("unknown membership change %d; valid: add, remove", a.AdminOp)
+		}
+		return first(msg, s.checkServer(a.Target))
+	}
+	return s.checkServer(a.Node)
 }
 
 // first is the first non-empty problem.
@@ -146,21 +189,49 @@ func first(msgs ...string) string {
 	return ""
 }
 
-func (s *Schedule) checkServer(id node.ID) string {
-	if id < 1 || int(id) > s.Servers() {
-		return fmt.Sprintf("server n%d out of range; valid: n1..n%d (nodes %d, spares %d)", id, s.Servers(), s.Nodes, s.Spares)
+// serverLimit is the highest server a schedule's actions may name: version 1's
+// Servers(); in version 2 the format's limit, since the scenario may add spares after the
+// voters (n(nodes+1)..), which the format does not know.
+func (s *Schedule) serverLimit() int {
+	if s.Version == VersionTimed {
+		return MaxServers
 	}
-	return ""
+	return s.Servers()
+}
+
+// clientLimit is the highest client a schedule's actions may name: Clients in version
+// 1; in version 2 Timed.Clients, or the format's limit when the scenario's count holds.
+func (s *Schedule) clientLimit() int {
+	switch {
+	case s.Version != VersionTimed:
+		return s.Clients
+	case s.Timed.Clients > 0:
+		return s.Timed.Clients
+	}
+	return MaxClients
+}
+
+func (s *Schedule) checkServer(id node.ID) string {
+	switch {
+	case id >= 1 && int(id) <= s.serverLimit():
+		return ""
+	case s.Version == VersionTimed:
+		return fmt.Sprintf("server n%d out of range; valid: n1..n%d", id, MaxServers)
+	}
+	return fmt.Sprintf("server n%d out of range; valid: n1..n%d (nodes %d, spares %d)", id, s.Servers(), s.Nodes, s.Spares)
 }
 
 func (s *Schedule) checkClient(c int) string {
+	n := s.clientLimit()
 	switch {
-	case s.Clients == 0:
+	case n == 0:
 		return fmt.Sprintf("client c%d out of range: the schedule has no clients (clients 0)", c)
-	case c < 1 || c > s.Clients:
-		return fmt.Sprintf("client c%d out of range; valid: c1..c%d (clients %d)", c, s.Clients, s.Clients)
+	case c >= 1 && c <= n:
+		return ""
+	case s.Version == VersionTimed && s.Timed.Clients == 0:
+		return fmt.Sprintf("client c%d out of range; valid: c1..c%d", c, n)
 	}
-	return ""
+	return fmt.Sprintf("client c%d out of range; valid: c1..c%d (clients %d)", c, n, n)
 }
 
 func (s *Schedule) checkEndpoint(e Endpoint) string {
@@ -173,6 +244,9 @@ func (s *Schedule) checkEndpoint(e Endpoint) string {
 		if e.N == 0 {
 			return ""
 		}
+	}
+	if s.Version == VersionTimed {
+		return fmt.Sprintf("bad endpoint %v; want a server n1..n%d, a client c1..c%d or admin", e, MaxServers, s.clientLimit())
 	}
 	return fmt.Sprintf("bad endpoint %v; want a server n1.., a client c1.. or admin", e)
 }
