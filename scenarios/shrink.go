@@ -40,8 +40,18 @@ import (
 // DefaultShrinkRuns bounds the replays of one Shrink when ShrinkOptions.MaxRuns is 0.
 const DefaultShrinkRuns = 3000
 
-// shrinkRounds bounds the rounds of passes.
-const shrinkRounds = 4
+// shrinkRounds bounds the rounds of passes. Round r lets delta debugging cut a list into
+// at most firstRoundParts<<(2r) chunks, so that an early round spends few replays on each
+// kind of line and the later ones refine what is left.
+const (
+	shrinkRounds    = 8
+	firstRoundParts = 16
+)
+
+// batchSize is how many candidates Shrink replays together (at once, if
+// ShrinkOptions.Parallel runs them so): the first of a batch that fails is kept. It is
+// fixed, not the number of cores, so that the result is the same on every machine.
+const batchSize = 4
 
 // ShrinkOptions tune Shrink.
 type ShrinkOptions struct {
@@ -51,8 +61,13 @@ type ShrinkOptions struct {
 	// MaxRuns bounds the replays (0: DefaultShrinkRuns). A bound on runs, not on time,
 	// keeps the result the same on every machine.
 	MaxRuns int
-	// Progress, if not nil, is called after every replay.
+	// Progress, if not nil, is called after every batch of replays.
 	Progress func(p ShrinkProgress)
+	// Parallel, if not nil, runs run(0), ..., run(n-1), perhaps at once, and returns when
+	// all have returned (Shrink hands it independent replays, and reads their results in
+	// index order, so the result does not depend on how it runs them). nil runs them one
+	// after another.
+	Parallel func(n int, run func(i int))
 }
 
 // ShrinkProgress is where a Shrink is: the replays so far, the pass running, and the
@@ -121,18 +136,21 @@ func Shrink(sch *schedule.Schedule, opts ShrinkOptions) (ShrinkResult, error) {
 	s.cur, s.out = rec, out
 	res := ShrinkResult{Key: s.key, Original: rec, Before: s.size()}
 	s.reference = !s.safety() && opts.Options.NewServer != nil
+	all := s.safety() || s.reference
 	for round := 0; round < shrinkRounds && !s.exhausted(); round++ {
 		before := s.size()
+		parts := firstRoundParts << (2 * round)
 		s.endEarlier()
-		if s.safety() || s.reference {
+		if all {
 			s.fewerEndpoints()
+			s.bigCuts()
 		}
-		s.lines("packets", func(a *schedule.Action) bool { return a.Kind == schedule.ActionPacket })
-		if s.safety() || s.reference {
-			s.lines("faults", isFault)
-			s.lines("client operations", func(a *schedule.Action) bool { return a.Kind == schedule.ActionInvoke })
+		s.lines("packets", isPacket, parts)
+		if all {
+			s.lines("faults", isFault, parts)
+			s.lines("client operations", isInvoke, parts)
 		}
-		if s.size() == before {
+		if s.size() == before && parts >= len(s.cur.Actions) {
 			break
 		}
 	}
@@ -158,10 +176,12 @@ func shrinkable(sch *schedule.Schedule, out *Outcome) error {
 	return nil
 }
 
-// isFault reports whether a is a fault line.
+// isFault, isInvoke and isPacket tell the kinds of line apart.
 func isFault(a *schedule.Action) bool {
 	return a.Kind != schedule.ActionInvoke && a.Kind != schedule.ActionPacket
 }
+func isInvoke(a *schedule.Action) bool { return a.Kind == schedule.ActionInvoke }
+func isPacket(a *schedule.Action) bool { return a.Kind == schedule.ActionPacket }
 
 // shrinker is one Shrink's search state: the smallest failing schedule so far and its
 // replay.
@@ -192,11 +212,40 @@ func (s *shrinker) safety() bool {
 }
 
 // try replays candidate c and keeps it (re-recorded) if it fails the same way.
-func (s *shrinker) try(c *schedule.Schedule) bool {
-	if s.exhausted() {
-		return false
+func (s *shrinker) try(c *schedule.Schedule) bool { return s.tryBatch([]*schedule.Schedule{c}) == 0 }
+
+// tryBatch replays the candidates (as far as the budget goes) and keeps the first that
+// fails the same way, re-recorded; it returns its index, or -1.
+func (s *shrinker) tryBatch(cands []*schedule.Schedule) int {
+	cands = cands[:min(len(cands), s.max-s.runs)]
+	if len(cands) == 0 {
+		return -1
 	}
-	s.runs++
+	s.runs += len(cands)
+	outs := make([]Outcome, len(cands))
+	recs := make([]*schedule.Schedule, len(cands))
+	oks := make([]bool, len(cands))
+	run := func(i int) { outs[i], recs[i], oks[i] = s.judge(cands[i]) }
+	if s.opts.Parallel != nil && len(cands) > 1 {
+		s.opts.Parallel(len(cands), run)
+	} else {
+		for i := range cands {
+			run(i)
+		}
+	}
+	first := slices.Index(oks, true)
+	if first >= 0 {
+		s.cur, s.out = recs[first], outs[first]
+	}
+	if s.opts.Progress != nil {
+		s.opts.Progress(ShrinkProgress{Runs: s.runs, Pass: s.pass, Size: s.size()})
+	}
+	return first
+}
+
+// judge replays candidate c: its outcome, its re-recording, and whether it fails the way
+// kept. It touches no shrinker state (batches judge candidates at once).
+func (s *shrinker) judge(c *schedule.Schedule) (Outcome, *schedule.Schedule, bool) {
 	out, rec := Rerecord(c, s.opts.Options)
 	ok := out.Err == nil && !out.Inconclusive() && sameFailure(&out, s.key)
 	if ok && s.reference {
@@ -205,13 +254,7 @@ func (s *shrinker) try(c *schedule.Schedule) bool {
 		r := RunTimed(c, ref, "")
 		ok = !sameFailure(&r, s.key)
 	}
-	if ok {
-		s.cur, s.out = rec, out
-	}
-	if s.opts.Progress != nil {
-		s.opts.Progress(ShrinkProgress{Runs: s.runs, Pass: s.pass, Size: s.size()})
-	}
-	return ok
+	return out, rec, ok
 }
 
 // LinesOf counts a timed schedule's lines by kind: its Faults, ClientOps and Packets
@@ -220,9 +263,9 @@ func LinesOf(sch *schedule.Schedule) Size {
 	var z Size
 	for i := range sch.Actions {
 		switch a := &sch.Actions[i]; {
-		case a.Kind == schedule.ActionInvoke:
+		case isInvoke(a):
 			z.ClientOps++
-		case a.Kind == schedule.ActionPacket:
+		case isPacket(a):
 			z.Packets++
 		default:
 			z.Faults++
@@ -353,9 +396,9 @@ func trimPartition(p schedule.Partition, keep func(schedule.Endpoint) bool) sche
 	return q
 }
 
-// lines shrinks the lines that pick selects by delta debugging, the others kept as they
-// are: first all of them removed at once, then ddmin.
-func (s *shrinker) lines(pass string, pick func(*schedule.Action) bool) {
+// lines shrinks the lines that pick selects by delta debugging, into at most maxParts
+// chunks, the other lines kept as they are.
+func (s *shrinker) lines(pass string, pick func(*schedule.Action) bool, maxParts int) {
 	s.pass = pass
 	base := s.cur.Actions
 	var items []int // indexes in base of the lines shrunk
@@ -364,69 +407,124 @@ func (s *shrinker) lines(pass string, pick func(*schedule.Action) bool) {
 			items = append(items, i)
 		}
 	}
-	if len(items) == 0 {
+	if len(items) < 2 {
+		if len(items) == 1 {
+			s.try(s.keeping(base, pick, nil))
+		}
 		return
 	}
-	build := func(keep []int) *schedule.Schedule {
-		in := make([]bool, len(base))
-		for i := range base {
-			in[i] = !pick(&base[i])
+	ddmin(len(items), func(keeps [][]int) int {
+		cands := make([]*schedule.Schedule, len(keeps))
+		for k, keep := range keeps {
+			lines := make([]int, len(keep))
+			for x, i := range keep {
+				lines[x] = items[i]
+			}
+			cands[k] = s.keeping(base, pick, lines)
 		}
-		for _, k := range keep {
-			in[items[k]] = true
+		return s.tryBatch(cands)
+	}, s.exhausted, maxParts)
+}
+
+// keeping is the current schedule with actions base, but of the lines pick selects only
+// those at the indexes keep (ascending).
+func (s *shrinker) keeping(base []schedule.Action, pick func(*schedule.Action) bool, keep []int) *schedule.Schedule {
+	acts := make([]schedule.Action, 0, len(base))
+	for i := range base {
+		if len(keep) > 0 && keep[0] == i {
+			keep = keep[1:]
+		} else if pick(&base[i]) {
+			continue
 		}
-		var acts []schedule.Action
+		acts = append(acts, base[i])
+	}
+	return s.with(acts)
+}
+
+// bigCuts tries, in one batch, the largest simplifications at once: every packet
+// delivered plainly, no faults, no client operations, and for a history that is not
+// linearizable only the operations its explanation names (or only those on its key).
+func (s *shrinker) bigCuts() {
+	s.pass = "big cuts"
+	base := s.cur.Actions
+	cands := []*schedule.Schedule{s.keeping(base, isPacket, nil), s.keeping(base, isFault, nil), s.keeping(base, isInvoke, nil)}
+	if e := s.out.Linearizability.Explanation; e != nil {
+		invokes := make([]int, 0, len(s.out.History)) // the history's operations are the invoke lines, in order
 		for i := range base {
-			if in[i] {
-				acts = append(acts, base[i])
+			if isInvoke(&base[i]) {
+				invokes = append(invokes, i)
 			}
 		}
-		return s.with(acts)
+		var named, onKey []int
+		for _, h := range e.Indexes {
+			if h < len(invokes) {
+				named = append(named, invokes[h])
+			}
+		}
+		for _, i := range invokes {
+			if base[i].Key == e.Key {
+				onKey = append(onKey, i)
+			}
+		}
+		slices.Sort(named)
+		cands = append(cands, s.keeping(base, isInvoke, named), s.keeping(base, isInvoke, onKey))
 	}
-	if s.try(build(nil)) {
-		return
+	for len(cands) > 0 && s.tryBatch(cands[:min(batchSize, len(cands))]) < 0 {
+		cands = cands[min(batchSize, len(cands)):]
 	}
-	ddmin(len(items), func(keep []int) bool { return s.try(build(keep)) }, s.exhausted)
 }
 
 // ddmin is minimizing delta debugging (Zeller and Hildebrandt, "Simplifying and
-// Isolating Failure-Inducing Input", TSE 2002) over items 0..n-1, given that all n fail
-// (test) and that none does not (the caller tried): it returns a failing subset from which
-// no single item can be removed (1-minimal), unless stop answers true first. test gets
-// ascending index lists.
+// Isolating Failure-Inducing Input", TSE 2002) over items 0..n-1, given that all n fail:
+// it returns a failing subset from which no single item can be removed (1-minimal) once
+// its chunks may be single items (maxParts >= n), unless stop answers true first. test
+// replays a batch of candidates (ascending index lists) and returns the index of the
+// first that fails, or -1.
 //
-// Two common refinements keep it near n log n replays on the long, chaotic lists of a
-// simulation instead of its n^2 worst case: subsets alone are tried only while the
-// chunks are few (a chunk of a long list rarely fails alone), and after a chunk's removal
-// the sweep goes on with the next chunk instead of starting over.
-func ddmin(n int, test func(keep []int) bool, stop func() bool) []int {
+// Three refinements keep it near n log n replays on the long, chaotic lists of a
+// simulation instead of its n^2 worst case: the empty set is tried first; subsets alone
+// are tried only while the chunks are few (a chunk of a long list rarely fails alone);
+// and after a chunk's removal the sweep goes on with the next chunk instead of starting
+// over. Candidates go in batches of batchSize, the first failing one kept.
+func ddmin(n int, test func(keeps [][]int) int, stop func() bool, maxParts int) []int {
 	cur := make([]int, n)
 	for i := range cur {
 		cur[i] = i
 	}
+	if test([][]int{nil}) == 0 {
+		return nil
+	}
 	parts := 2
 	for len(cur) >= 2 && !stop() {
 		chunks := split(cur, parts)
-		if c, ok := failingChunk(chunks, test, stop); ok {
-			cur, parts = c, 2
-			continue
+		if len(chunks) <= subsetChunksMax {
+			if k := firstFailing(chunks, test, stop); k >= 0 {
+				cur, parts = chunks[k], 2
+				continue
+			}
 		}
 		removed := false
 		for i := 0; i < len(chunks) && len(chunks) > 1 && !stop(); {
-			if c := without(chunks, i); test(c) {
-				cur, removed = c, true
-				chunks = append(chunks[:i:i], chunks[i+1:]...)
-				continue // the next chunk is now chunks[i]
+			batch := make([][]int, 0, batchSize)
+			for k := i; k < len(chunks) && len(batch) < batchSize; k++ {
+				batch = append(batch, without(chunks, k))
 			}
-			i++
+			k := test(batch)
+			if k < 0 {
+				i += len(batch)
+				continue
+			}
+			cur, removed = batch[k], true
+			chunks = append(chunks[:i+k:i+k], chunks[i+k+1:]...)
+			i += k // the next chunk is now chunks[i+k]
 		}
 		switch {
 		case removed:
 			parts = max(len(chunks), 2)
-		case parts >= len(cur):
+		case parts >= len(cur) || parts >= maxParts:
 			return cur
 		default:
-			parts = min(2*parts, len(cur))
+			parts = min(2*parts, len(cur), maxParts)
 		}
 	}
 	return cur
@@ -435,20 +533,14 @@ func ddmin(n int, test func(keep []int) bool, stop func() bool) []int {
 // subsetChunksMax is the most chunks for which ddmin tries each chunk alone.
 const subsetChunksMax = 8
 
-// failingChunk tries each chunk alone, while they are few.
-func failingChunk(chunks [][]int, test func([]int) bool, stop func() bool) ([]int, bool) {
-	if len(chunks) > subsetChunksMax {
-		return nil, false
-	}
-	for _, c := range chunks {
-		if stop() {
-			break
-		}
-		if test(c) {
-			return c, true
+// firstFailing tries each chunk alone, in batches; it returns the first that fails, or -1.
+func firstFailing(chunks [][]int, test func([][]int) int, stop func() bool) int {
+	for i := 0; i < len(chunks) && !stop(); i += batchSize {
+		if k := test(chunks[i:min(i+batchSize, len(chunks))]); k >= 0 {
+			return i + k
 		}
 	}
-	return nil, false
+	return -1
 }
 
 // without is the items of every chunk but chunk i, in order.

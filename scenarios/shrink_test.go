@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -202,7 +203,8 @@ func writeRegression(t *testing.T, name, why, bug string, s *schedule.Schedule) 
 	t.Logf("wrote %s", path)
 }
 
-// TestShrinkIsDeterministic: the same schedule shrinks to the same schedule.
+// TestShrinkIsDeterministic: the same schedule shrinks to the same schedule, whether its
+// replays run one after another or at once.
 func TestShrinkIsDeterministic(t *testing.T) {
 	b := plantedBugs()[0]
 	_, opts, seed := failingExport(t, b)
@@ -212,9 +214,16 @@ func TestShrinkIsDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	y, _ := Shrink(sch, ShrinkOptions{Options: *opts, MaxRuns: 60})
+	y, _ := Shrink(sch, ShrinkOptions{Options: *opts, MaxRuns: 60, Parallel: func(n int, run func(int)) {
+		var wg sync.WaitGroup
+		for i := n - 1; i >= 0; i-- { // all at once, started in reverse
+			wg.Add(1)
+			go func() { defer wg.Done(); run(i) }()
+		}
+		wg.Wait()
+	}})
 	if !reflect.DeepEqual(x.Shrunk, y.Shrunk) || x.Runs != y.Runs {
-		t.Fatalf("two shrinks of one schedule differ: %v in %d runs, %v in %d", x.After, x.Runs, y.After, y.Runs)
+		t.Fatalf("two shrinks of one schedule, one replaying in parallel, differ: %v in %d runs, %v in %d", x.After, x.Runs, y.After, y.Runs)
 	}
 }
 

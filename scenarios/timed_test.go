@@ -2,7 +2,10 @@ package scenarios
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
+
+	"raftsim/sim/schedule"
 )
 
 // exportSeeds is how many seeds per scenario TestExportReplaysExactly tries (more with
@@ -26,7 +29,14 @@ func TestExportReplaysExactly(t *testing.T) {
 					if o.Err != nil {
 						t.Fatal(o.Err)
 					}
-					r := RunTimed(sch, Options{}, "")
+					parsed, err := schedule.Parse(sch.Format())
+					if err != nil {
+						t.Fatalf("the exported schedule does not parse back: %v", err)
+					}
+					if !reflect.DeepEqual(parsed, sch) {
+						t.Fatal("the exported schedule parses back different")
+					}
+					r := RunTimed(parsed, Options{}, "")
 					if r.Err != nil {
 						t.Fatalf("replay: %v", r.Err)
 					}

@@ -77,6 +77,9 @@ func RunSchedule(cfg Config, s *schedule.Schedule) (res Result, err error) {
 	if err := s.Validate(); err != nil {
 		return Result{}, err
 	}
+	if s.Version != schedule.Version {
+		return Result{}, fmt.Errorf("sim: RunSchedule runs version %d schedules (abstract time); a version %d (timed) schedule is replayed through its scenario, with Config.Replay", schedule.Version, s.Version)
+	}
 	w, err := newWorld(cfg, &scheduled{s: s, next: 1, local: make([]time.Duration, s.Servers())})
 	if err != nil {
 		return Result{}, err

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"time"
 
@@ -159,4 +160,26 @@ func (t *sweep) summarize(w io.Writer, sc scenarios.Scenario, f *seedFlags) int 
 		return exitInconclusive
 	}
 	return exitOK
+}
+
+// runAtOnce runs run(0..n-1) on up to GOMAXPROCS goroutines and returns when all have
+// returned: shrink's replays of one batch (scenarios.ShrinkOptions.Parallel), which read
+// nothing another changes.
+func runAtOnce(n int, run func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < min(n, runtime.GOMAXPROCS(0)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				run(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }

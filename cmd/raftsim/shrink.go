@@ -157,6 +157,7 @@ func shrinkJob(c *cli, j *job) int {
 		sch, what = exported, fmt.Sprintf("scenario %s seed %d%s", j.sc.Name, j.seeds[0], o.Overrides.Flags())
 	}
 	opts := j.shrink
+	opts.Parallel = runAtOnce
 	pass := ""
 	opts.Progress = func(p scenarios.ShrinkProgress) {
 		if p.Pass != pass {
@@ -199,7 +200,7 @@ func writeShrunk(c *cli, j *job, what string, res *scenarios.ShrinkResult) int {
 		return c.usageError("raftsim shrink", "writing the schedule: "+err.Error())
 	}
 	fmt.Fprintf(w, "schedule: %s\n", j.scheduleOut)
-	fmt.Fprintf(w, "replay: raftsim replay -schedule %s -trace %s.trace\n", j.scheduleOut, strings.TrimSuffix(j.scheduleOut, ".schedule"))
+	fmt.Fprintf(w, "replay: go run ./cmd/raftsim replay -schedule %s -trace %s.trace\n", j.scheduleOut, j.scheduleOut)
 	return exitOK
 }
 
@@ -227,7 +228,10 @@ func exportJob(c *cli, j *job) int {
 	if sch != nil && j.scheduleOut != "-" {
 		z := scenarios.LinesOf(sch)
 		fmt.Fprintf(c.stdout, "schedule: %s (%d faults, %d client operations, %d packets not plainly delivered)\n", j.scheduleOut, z.Faults, z.ClientOps, z.Packets)
-		fmt.Fprintf(c.stdout, "replay it: raftsim replay -schedule %s; shrink it: raftsim shrink -schedule %s\n", j.scheduleOut, j.scheduleOut)
+		fmt.Fprintf(c.stdout, "replay: go run ./cmd/raftsim replay -schedule %s -trace %s.trace\n", j.scheduleOut, j.scheduleOut)
+		if o.Failed() {
+			fmt.Fprintf(c.stdout, "shrink: go run ./cmd/raftsim shrink -schedule %s\n", j.scheduleOut)
+		}
 	}
 	return code
 }
