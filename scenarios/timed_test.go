@@ -1,10 +1,13 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
 
+	"raftsim/linearizability"
+	"raftsim/sim"
 	"raftsim/sim/schedule"
 )
 
@@ -47,5 +50,44 @@ func TestExportReplaysExactly(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// TestFailureKey: a failure's identity keeps its check, or its assertion's or panic's
+// words without the numbers, and an expectation is met by either form.
+func TestFailureKey(t *testing.T) {
+	assertion := func(msg string) *Outcome { return &Outcome{Assertion: errors.New(msg)} }
+	tests := []struct {
+		o    *Outcome
+		want string
+	}{
+		{&Outcome{}, ""},
+		{&Outcome{Err: errors.New("bad config")}, ""},
+		{&Outcome{Result: sim.Result{Failure: &sim.Failure{Check: "Election Safety"}}}, "Election Safety"},
+		{&Outcome{Result: sim.Result{Failure: &sim.Failure{Check: "panic", Detail: "node 3: invariant broken: commit 7 > last 5\ngoroutine 1"}}},
+			"panic: node invariant broken commit last"},
+		{assertion("node 3 took 2 snapshots (at [4 9]), want several"), "assertion: node took snapshots at want several"},
+		{assertion("node 5 took 1 snapshots (at [12]), want several\nmore"), "assertion: node took snapshots at want several"},
+		{&Outcome{Linearizability: linearizability.Result{Verdict: linearizability.NotLinearizable}}, "Linearizability"},
+		{&Outcome{Linearizability: linearizability.Result{Verdict: linearizability.NotLinearizable}, ViolationExpected: true}, ""},
+	}
+	for _, tt := range tests {
+		if got := FailureKey(tt.o); got != tt.want {
+			t.Errorf("FailureKey(%+v) = %q, want %q", tt.o, got, tt.want)
+		}
+	}
+	panicked := tests[3].o
+	for _, want := range []string{"panic", "panic: node invariant broken commit last"} {
+		s := &schedule.Schedule{Expect: schedule.Expect{Kind: schedule.ExpectFail, Check: want}}
+		if ok, why := ExpectationMet(s, panicked); !ok {
+			t.Errorf("expect fail %q on a panic: %s", want, why)
+		}
+	}
+	s := &schedule.Schedule{Expect: schedule.Expect{Kind: schedule.ExpectFail, Check: "Log Matching"}}
+	if ok, _ := ExpectationMet(s, panicked); ok {
+		t.Error("expect fail \"Log Matching\" met by a panic")
+	}
+	if ok, _ := ExpectationMet(&schedule.Schedule{Expect: schedule.Expect{Kind: schedule.ExpectOK}}, panicked); ok {
+		t.Error("expect ok met by a panic")
 	}
 }

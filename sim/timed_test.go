@@ -114,7 +114,7 @@ func TestTimedReplayFollowsTheSchedule(t *testing.T) {
 	if got.Counts.Crashes != 0 || got.Counts.Restarts != 0 {
 		t.Errorf("crash left out: %d crashes, %d restarts (a restart of a live node is no fault)", got.Counts.Crashes, got.Counts.Restarts)
 	}
-	if len(lines) == 0 || !strings.Contains(lines[0], "suppressed crash n2") {
+	if len(lines) == 0 || !strings.Contains(lines[0], "suppressed at 800ms crash n2") {
 		t.Errorf("the suppressed crash is not traced: %q", lines)
 	}
 

@@ -84,9 +84,6 @@ func checkShrinkSource(c *cli, a *cmdArgs, j *job) error {
 		j.schedule, j.scheduleFile = sch, a.schedule.value
 		return nil
 	}
-	if a.seeds.set {
-		return errors.New("shrink takes one -seed, not -seeds")
-	}
 	return c.checkJob(a, j)
 }
 
