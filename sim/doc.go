@@ -39,6 +39,16 @@
 // run's, so a model checker's counterexample (package sim/explore) replays here with
 // everything a run reports.
 //
+// Timed schedules (timed.go). Config.Record receives a seeded run's decisions as the
+// lines of a version 2 schedule: each fault the scenario injected with its time, each
+// client operation, each packet's fate. Config.Replay makes a run follow such a schedule
+// instead of the seed: the scenario's script still runs (its probes and assertion judge
+// the run), but a fault it injects happens only if the schedule lists it at that time, a
+// listed fault nobody claimed happens by itself at the end of its instant, clients take
+// their operations from the schedule, and each packet's fate is its line's (a packet
+// without one is delivered once after the schedule's delay). A recording replays with the
+// same trace hash; a shrunk one stays well defined.
+//
 // Choices made here (DESIGN.md leaves them open):
 //   - A partition is checked both when a message is sent and when it would be delivered, so
 //     a partition also cuts messages already in flight.
