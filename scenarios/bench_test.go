@@ -6,6 +6,7 @@ import (
 
 	"raftsim/linearizability"
 	"raftsim/sim"
+	"raftsim/sim/schedule"
 )
 
 // BenchmarkStandard runs the standard scenario (see standard) with every check on, the
@@ -122,4 +123,43 @@ func reportSpeed(b *testing.B, events uint64, virtual time.Duration) {
 	b.ReportMetric(float64(events)/secs, "events/s")
 	b.ReportMetric(virtual.Seconds()/secs, "x-realtime")
 	b.ReportMetric(float64(events)/float64(b.N), "events/run")
+}
+
+// BenchmarkStandardRecorded is BenchmarkStandardSimulation recording the run as a timed
+// schedule (sim.Config.Record), and BenchmarkStandardReplayed replaying that recording
+// (sim.Config.Replay): what export and replay cost the simulator.
+func BenchmarkStandardRecorded(b *testing.B) {
+	sc := mustLookup(b, "standard")
+	var events uint64
+	var virtual time.Duration
+	lines := 0
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		var n int
+		res := simulateWith(b, sc, uint64(i+1), func(c *sim.Config) { c.Record = func(schedule.Action) { n++ } })
+		events += res.Counts.Events
+		virtual += res.VirtualTime
+		lines += n
+	}
+	reportSpeed(b, events, virtual)
+	b.ReportMetric(float64(lines)/float64(b.N), "lines/run")
+}
+
+func BenchmarkStandardReplayed(b *testing.B) {
+	sc := mustLookup(b, "standard")
+	const runs = 8
+	var schedules [runs]*schedule.Schedule
+	for i := range schedules {
+		_, schedules[i] = Export(sc, uint64(i+1), Options{skipHistory: true})
+	}
+	var events uint64
+	var virtual time.Duration
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		s := schedules[i%runs]
+		res := simulateWith(b, sc, s.Seed, func(c *sim.Config) { c.Replay = s })
+		events += res.Counts.Events
+		virtual += res.VirtualTime
+	}
+	reportSpeed(b, events, virtual)
 }
