@@ -85,8 +85,7 @@ func Check(ops []Op, budget time.Duration) (Result, error) {
 	res := search(kvModel, history, budget)
 	res.Dropped = dropped
 	if res.Verdict == NotLinearizable {
-		p := &res.parts[res.failing]
-		res.Explanation, res.focus = explain(ops, p.ops, p.steps, start.Add(budget))
+		res.explainSmallest(ops, start.Add(budget))
 	}
 	res.Elapsed = time.Since(start) // determinism: reported as Result.Elapsed, never fed back into a run
 	return res, nil
@@ -152,4 +151,46 @@ func search(model porcupine.Model, history []porcupine.Operation, budget time.Du
 	parts := searchPartitions(model, split, budget)
 	v, failing := verdictOf(parts)
 	return Result{Verdict: v, Checked: len(history), Elapsed: time.Since(start), model: model, parts: parts, failing: failing} // determinism: reported as Result.Elapsed, never fed back into a run
+}
+
+// Explaining more than one key: an anomaly often shows in several keys, and a read of a
+// long appended value needs every append of it, so when the failing key's explanation has
+// more than explainSmallOps operations, up to explainMoreKeys other keys (in key order)
+// that a search of at most decideSteps model steps shows illegal are explained too, and
+// the explanation with the fewest operations is kept (the first on a tie). Step limits,
+// not time, decide which keys count, so the choice does not depend on the machine.
+const (
+	explainSmallOps = 5
+	explainMoreKeys = 3
+)
+
+// explainSmallest sets the result's explanation (see above).
+func (r *Result) explainSmallest(ops []Op, deadline time.Time) {
+	p := &r.parts[r.failing]
+	r.Explanation, r.focus = explain(ops, p.ops, p.steps, deadline)
+	tried := 0
+	for j := range r.parts {
+		if len(r.Explanation.Ops) <= explainSmallOps || tried == explainMoreKeys || !time.Now().Before(deadline) { // determinism: the budget only bounds the work; the choice among keys is by step limits
+			return
+		}
+		q := &r.parts[j]
+		if j == r.failing || q.status == partOK || !illegalWithin(q.ops, decideSteps, deadline) {
+			continue
+		}
+		tried++
+		if e, focus := explain(ops, q.ops, decideSteps, deadline); len(e.Ops) < len(r.Explanation.Ops) {
+			r.Explanation, r.focus, r.failing = e, focus, j
+		}
+	}
+}
+
+// illegalWithin reports whether porcupine shows the partition not linearizable within
+// limit model steps (and the deadline).
+func illegalWithin(part []porcupine.Operation, limit int, deadline time.Time) bool {
+	s := &shrinker{porc: part, limit: limit, deadline: deadline, memo: map[string]bool{}}
+	all := make([]int, len(part))
+	for i := range all {
+		all[i] = i
+	}
+	return s.check(all) == porcupine.Illegal
 }

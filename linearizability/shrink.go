@@ -273,10 +273,91 @@ func (s *shrinker) shrink() []int {
 		}
 	}
 	c := s.ddmin(s.closure(cand[:hi]))
+	if w := s.witness(); w != nil && len(w) < len(c) {
+		c = s.ddmin(w)
+	}
 	if len(c) == 1 && s.fails(nil) {
 		c = nil
 	}
 	return append(slices.Clone(s.fixed), c...)
+}
+
+// witnessWrites is how many of the latest writes before an observation witness tries
+// with it, and witnessChecks the most checks it makes in all.
+const (
+	witnessWrites = 3
+	witnessChecks = 2000
+)
+
+// witness looks for a small failing set of the commonest shape, a stale read: an
+// observation with the writes it needs, and one write that completed before it was
+// invoked (and its own needs). ddmin finds a set from which no one operation can be
+// removed, but a read of a long appended value drags in every write of it; another read
+// of the same anomaly may need far fewer. It returns the smallest such set, sorted by
+// Call, or nil. Only with a spelling (otherwise every write is fixed anyway).
+func (s *shrinker) witness() []int {
+	if s.spelling == nil {
+		return nil
+	}
+	var best []int
+	checks := 0
+	byCall := make([]int, len(s.ops)) // the input's order must not matter
+	for i := range byCall {
+		byCall[i] = i
+	}
+	slices.SortFunc(byCall, func(a, b int) int { return cmpInt64(s.ops[a].Call, s.ops[b].Call) })
+	for _, r := range byCall {
+		if !s.ops[r].observes() || s.deps[r] == nil && s.ops[r].Kind != Get {
+			continue
+		}
+		base := s.withNeeds(nil, r)
+		for _, w := range s.latestWritesBefore(r, base) {
+			if checks >= witnessChecks || s.timedOut {
+				return best
+			}
+			c := s.closure(s.withNeeds(slices.Clone(base), w))
+			if len(c) == 0 || (best != nil && len(c) >= len(best)) || !slices.Contains(c, r) {
+				continue
+			}
+			checks++
+			if s.fails(c) {
+				best = c
+			}
+		}
+	}
+	return best
+}
+
+// withNeeds adds op i and, transitively, the writes it needs to set (kept sorted by
+// Call, without duplicates).
+func (s *shrinker) withNeeds(set []int, i int) []int {
+	if slices.Contains(set, i) {
+		return set
+	}
+	set = append(set, i)
+	for _, w := range s.deps[i] {
+		set = s.withNeeds(set, w)
+	}
+	slices.SortFunc(set, func(a, b int) int { return cmpInt64(s.ops[a].Call, s.ops[b].Call) })
+	return set
+}
+
+// latestWritesBefore is up to witnessWrites writes outside set that completed before op r
+// was invoked, the latest-completed first.
+func (s *shrinker) latestWritesBefore(r int, set []int) []int {
+	var ws []int
+	for w := range s.ops {
+		if s.ops[w].writes() && s.ops[w].precedes(s.ops[r]) && !slices.Contains(set, w) {
+			ws = append(ws, w)
+		}
+	}
+	slices.SortFunc(ws, func(a, b int) int {
+		if c := cmpInt64(s.ops[b].ret, s.ops[a].ret); c != 0 {
+			return c
+		}
+		return cmpInt64(s.ops[a].Call, s.ops[b].Call) // unknown outcomes share MaxInt64
+	})
+	return ws[:min(len(ws), witnessWrites)]
 }
 
 // ddmin is Zeller's delta debugging on c (which fails), with every candidate closed
