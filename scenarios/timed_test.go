@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"raftsim/linearizability"
@@ -89,5 +90,19 @@ func TestFailureKey(t *testing.T) {
 	}
 	if ok, _ := ExpectationMet(&schedule.Schedule{Expect: schedule.Expect{Kind: schedule.ExpectOK}}, panicked); ok {
 		t.Error("expect ok met by a panic")
+	}
+}
+
+// TestStaleReadExplained: the stale reads of a deposed leader serving local reads (thesis
+// §6.4) are explained in a few operations, with the anomaly named.
+func TestStaleReadExplained(t *testing.T) {
+	sc, _ := Lookup("stale-read-partitioned-leader")
+	for seed := uint64(1); seed <= 5; seed++ {
+		o := Run(sc, seed, Options{Overrides: Overrides{Reads: "local"}})
+		e := o.Linearizability.Explanation
+		if e == nil || len(e.Ops) > 5 || !strings.HasPrefix(e.Why, "stale read: ") {
+			t.Fatalf("seed %d: %v, explanation %+v; want a stale read in at most 5 operations", seed, o.Linearizability, e)
+		}
+		t.Logf("seed %d: %d operations: %s", seed, len(e.Ops), e.Why)
 	}
 }
