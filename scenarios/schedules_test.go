@@ -89,7 +89,7 @@ func faultGen(nodes int, duration time.Duration) *rapid.Generator[schedule.Actio
 			for id := 1; id <= nodes; id++ {
 				a.Partition.Groups[id-1] = uint8(rapid.IntRange(0, 2).Draw(t, "group"))
 			}
-			a.Partition = canonical(a.Partition)
+			a.Partition = a.Partition.Canonical()
 			if a.Partition == (schedule.Partition{}) {
 				a.Kind = schedule.ActionHeal
 			}
@@ -173,24 +173,6 @@ func drawLink(t *rapid.T, nodes, clients int) (from, to schedule.Endpoint) {
 		b++
 	}
 	return a, schedule.ServerEndpoint(nodeID(b))
-}
-
-// canonical numbers a partition's groups in the order of their first member.
-func canonical(p schedule.Partition) schedule.Partition {
-	var q schedule.Partition
-	var renumber [schedule.MaxEndpoints + 1]uint8
-	next := uint8(0)
-	for i, g := range p.Groups {
-		if g == 0 {
-			continue
-		}
-		if renumber[g] == 0 {
-			next++
-			renumber[g] = next
-		}
-		q.Groups[i] = renumber[g]
-	}
-	return q
 }
 
 // TestSchedulesCatchAPlantedBug: the property fails, and rapid shrinks the failure, when

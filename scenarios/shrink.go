@@ -380,20 +380,12 @@ func keepEndpoints(actions []schedule.Action, nodes, clients int) []schedule.Act
 // trimPartition is p without the endpoints keep refuses, its groups renumbered in
 // canonical order.
 func trimPartition(p schedule.Partition, keep func(schedule.Endpoint) bool) schedule.Partition {
-	var q schedule.Partition
-	var renumber [schedule.MaxEndpoints + 1]uint8
-	next := uint8(0)
-	for i, g := range p.Groups {
-		if g == 0 || !keep(schedule.IndexEndpoint(i)) {
-			continue
+	for i := range p.Groups {
+		if !keep(schedule.IndexEndpoint(i)) {
+			p.Groups[i] = 0
 		}
-		if renumber[g] == 0 {
-			next++
-			renumber[g] = next
-		}
-		q.Groups[i] = renumber[g]
 	}
-	return q
+	return p.Canonical()
 }
 
 // lines shrinks the lines that pick selects by delta debugging, into at most maxParts

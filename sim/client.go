@@ -120,13 +120,7 @@ func (w *World) invoke(c *client) {
 		return
 	}
 	c.seq = cmd.Seq
-	kind := linearizability.Get
-	switch cmd.Op {
-	case kv.OpPut:
-		kind = linearizability.Put
-	case kv.OpAppend:
-		kind = linearizability.Append
-	}
+	kind := historyKind(cmd.Op)
 	c.cmd = cmd
 	c.giveUpAt = w.now + cc.GiveUpAfter
 	op := linearizability.Op{
@@ -146,6 +140,17 @@ func (w *World) invoke(c *client) {
 		w.ctracef(c, "invoke %v", cmd)
 	}
 	w.sendRequest(&c.requester, false)
+}
+
+// historyKind is the history's kind of a key-value operation.
+func historyKind(op kv.Op) linearizability.OpKind {
+	switch op {
+	case kv.OpPut:
+		return linearizability.Put
+	case kv.OpAppend:
+		return linearizability.Append
+	}
+	return linearizability.Get
 }
 
 // drawCommand draws c's next operation from its stream: a key and a kind by the

@@ -293,15 +293,8 @@ func (w *World) scheduledRequest(a *schedule.Action) string {
 func (w *World) scheduledInvoke(c *client, a *schedule.Action) {
 	c.seq++
 	c.cmd = kv.Command{Client: kv.ClientID(c.id), Seq: c.seq, Op: a.Op, Key: a.Key, Value: a.Value}
-	kind := linearizability.Get
-	switch a.Op {
-	case kv.OpPut:
-		kind = linearizability.Put
-	case kv.OpAppend:
-		kind = linearizability.Append
-	}
 	c.op = len(w.history)
-	w.history = append(w.history, linearizability.Op{Client: c.id - 1, Kind: kind, Key: a.Key, Value: a.Value,
+	w.history = append(w.history, linearizability.Op{Client: c.id - 1, Kind: historyKind(a.Op), Key: a.Key, Value: a.Value,
 		Call: w.nextStamp(), CallTime: w.now})
 	w.counts.ClientOps++
 	w.hash.str(a.Key)

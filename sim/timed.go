@@ -368,20 +368,7 @@ func (w *World) partitionAction(groups [][]node.ID) schedule.Action {
 			raw[schedule.EndpointIndex(w.schedEndpoint(int(id)))] = uint8(g + 1)
 		}
 	}
-	a := schedule.Action{Kind: schedule.ActionPartition}
-	var renumber [schedule.MaxEndpoints + 1]uint8
-	next := uint8(0)
-	for i, g := range raw {
-		if g == 0 {
-			continue
-		}
-		if renumber[g] == 0 {
-			next++
-			renumber[g] = next
-		}
-		a.Partition.Groups[i] = renumber[g]
-	}
-	return a
+	return schedule.Action{Kind: schedule.ActionPartition, Partition: schedule.Partition{Groups: raw}.Canonical()}
 }
 
 // endpointAction is a fault action on endpoints (addresses) ids.

@@ -272,7 +272,7 @@ func drawPartition(t *rapid.T, endpoint func(string) Endpoint) Partition {
 	if rapid.IntRange(0, 39).Draw(t, "not canonical?") == 17 {
 		return p // numbered as drawn: canonical only by chance
 	}
-	return p.canonical()
+	return p.Canonical()
 }
 
 // drawPacket draws a packet line's link, number and fate.

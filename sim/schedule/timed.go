@@ -160,7 +160,7 @@ func NewPartition(groups ...[]Endpoint) (Partition, error) {
 			}
 		}
 	}
-	return p.canonical(), nil
+	return p.Canonical(), nil
 }
 
 // add puts e in group g (numbered as written, from 1), or says why it cannot.
@@ -176,9 +176,9 @@ func (p *Partition) add(e Endpoint, g int) string {
 	return ""
 }
 
-// canonical is p with its groups renumbered 1, 2, ... in the order of their first member
+// Canonical is p with its groups renumbered 1, 2, ... in the order of their first member
 // by EndpointIndex (group numbers as such carry no meaning).
-func (p Partition) canonical() Partition {
+func (p Partition) Canonical() Partition {
 	var renumber [256]uint8
 	var next uint8
 	for i, g := range p.Groups {
@@ -205,7 +205,7 @@ func (p Partition) groupCount() int {
 // Lists is p's groups in canonical order (by first member in EndpointIndex order), each
 // group's members in EndpointIndex order; nil for a partition with no group.
 func (p Partition) Lists() [][]Endpoint {
-	c := p.canonical()
+	c := p.Canonical()
 	lists := make([][]Endpoint, c.groupCount())
 	for i, g := range c.Groups {
 		if g != 0 {

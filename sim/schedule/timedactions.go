@@ -184,7 +184,7 @@ func (p *parser) partitionArgs(a *Action, args []token) string {
 	if members == 0 {
 		return fmt.Sprintf("group %d of the partition is empty; usage: %s", group, ActionPartition.timedUsage())
 	}
-	a.Partition = a.Partition.canonical()
+	a.Partition = a.Partition.Canonical()
 	return ""
 }
 
@@ -362,7 +362,7 @@ func (s *Schedule) checkPartition(p Partition) string {
 	if p.groupCount() == 0 {
 		return "a partition with no group; want at least one group of endpoints"
 	}
-	if p != p.canonical() {
+	if p != p.Canonical() {
 		return fmt.Sprintf("partition groups not in canonical form (numbered 1, 2, ... by first member in EndpointIndex order: %v); build it with NewPartition", p)
 	}
 	for i, g := range p.Groups {
