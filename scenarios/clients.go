@@ -346,11 +346,54 @@ func assertStaleFound(w *sim.World, o *Outcome, old node.ID) error {
 	if newLeader == 0 {
 		return fmt.Errorf("the majority elected no new leader during the partition")
 	}
-	if n := cutOffReads(o, newLeader+100*time.Millisecond); n > 0 {
-		return fmt.Errorf("old leader %d answered %d reads after the majority elected a new leader at %v, yet the history is %v: the checker missed the stale read",
+	if n := staleCutOffReads(o, newLeader); n > 0 {
+		return fmt.Errorf("old leader %d answered %d reads that miss a write completed before they began, after the majority elected a new leader at %v, yet the history is %v: the checker missed the stale read",
 			old, n, newLeader, o.Linearizability.Verdict)
 	}
 	return nil
+}
+
+// staleCutOffReads counts the cut-off client's reads, begun after time after and answered
+// before the heal, that are provably stale: a write w on the same key completed before
+// the read began, no put on the key overlaps the span from w's completion to the read's
+// (so nothing could have overwritten w), and the value read lacks w's unique token. A
+// read that merely came after the new election may still be current (no write to its
+// key in between), and is not counted.
+func staleCutOffReads(o *Outcome, after time.Duration) int {
+	n := 0
+	for _, r := range o.History {
+		if r.Client != 0 || r.Kind != linearizability.Get || r.Unknown || r.CallTime < after || r.ReturnTime >= staleHeal {
+			continue
+		}
+		if w, ok := latestWriteBefore(o.History, r); ok && !strings.Contains(r.Output, w.Value) && !putOverlaps(o.History, r, w) {
+			n++
+		}
+	}
+	return n
+}
+
+// latestWriteBefore is the write on r's key that completed last before r began.
+func latestWriteBefore(h []linearizability.Op, r linearizability.Op) (linearizability.Op, bool) {
+	var best linearizability.Op
+	found := false
+	for _, w := range h {
+		if w.Key == r.Key && w.Kind != linearizability.Get && !w.Unknown && w.Return < r.Call && (!found || w.Return > best.Return) {
+			best, found = w, true
+		}
+	}
+	return best, found
+}
+
+// putOverlaps reports whether a put on r's key (other than w) may take effect between
+// w's completion and r's response: it is invoked before r returned and has not completed
+// before w did.
+func putOverlaps(h []linearizability.Op, r, w linearizability.Op) bool {
+	for _, p := range h {
+		if p.Key == r.Key && p.Kind == linearizability.Put && p.Call != w.Call && p.Call < r.Return && (p.Unknown || p.Return > w.Return) {
+			return true
+		}
+	}
+	return false
 }
 
 func assertStaleRead(w *sim.World, o *Outcome, old node.ID) error {
