@@ -146,9 +146,9 @@ func failingExport(t *testing.T, b plantedBug) (Outcome, *Options, uint64) {
 	return Outcome{}, nil, 0
 }
 
-// TestShrinkPlantedBugs shrinks a failing run of each planted bug: the shrunk schedule
-// fails the same way, is smaller, and replays to its recorded outcome. With -long it
-// reports the figures of the closing note (sizes before and after, time taken).
+// TestShrinkPlantedBugs shrinks a failing run of each planted bug (its scenario's first
+// failing seed): the shrunk schedule fails the same way, is smaller, and replays to its
+// recorded outcome. With -long it also shrinks long runs with dozens of faults, and reports the figures of the closing note (sizes before and after, time).
 func TestShrinkPlantedBugs(t *testing.T) {
 	bugs := plantedBugs()
 	if !*longFlag {
@@ -157,30 +157,72 @@ func TestShrinkPlantedBugs(t *testing.T) {
 	for _, b := range bugs {
 		t.Run(b.name, func(t *testing.T) {
 			o, opts, seed := failingExport(t, b)
-			sc, _ := Lookup(b.scenario)
-			_, sch := Export(sc, seed, *opts)
-			res, err := Shrink(sch, ShrinkOptions{Options: *opts})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Key != FailureKey(&o) {
-				t.Fatalf("shrinking kept %q; the run failed %q", res.Key, FailureKey(&o))
-			}
-			a, z := res.Before, res.After
-			t.Logf("%s: %s seed %d fails %q\n  before: %v\n  after:  %v\n  %d replays, %v", b.name, b.scenario, seed, res.Key, a, z, res.Runs, res.Elapsed.Round(time.Millisecond))
-			if z.Faults > a.Faults || z.ClientOps > a.ClientOps || z.Packets > a.Packets || z.Events >= a.Events {
-				t.Errorf("the shrunk schedule is not smaller")
-			}
-			r := RunTimed(res.Shrunk, *opts, "")
-			if ok, why := ExpectationMet(res.Shrunk, &r); !ok || r.TraceHash != res.Outcome.TraceHash {
-				t.Errorf("the shrunk schedule does not replay as recorded: %s (trace %016x, recorded %016x)", why, r.TraceHash, res.Outcome.TraceHash)
-			}
+			res := shrinkChecked(t, b, b.scenario, seed, &o, opts)
 			if *writeRegressions {
+				a := res.Before
 				writeRegression(t, "planted-"+b.slug, fmt.Sprintf("%s: %s seed %d, shrunk from %d faults, %d client operations and %d packets not plainly delivered",
 					b.name, b.scenario, seed, a.Faults, a.ClientOps, a.Packets), b.slug, res.Shrunk)
 			}
 		})
 	}
+	if !*longFlag {
+		return
+	}
+	// Long runs with dozens of faults, where the bug strikes late.
+	for _, c := range []struct {
+		bug      string
+		scenario string
+		seed     uint64
+	}{
+		{"no-up-to-date-check", "churn", 16}, {"forget-vote", "churn", 42}, {"early-put-ack", "churn", 5},
+		{"early-put-ack", "swarm", 57}, {"forget-vote", "swarm", 26}, {"no-up-to-date-check", "swarm", 72},
+	} {
+		b, _ := plantedBugNamed(c.bug)
+		t.Run(fmt.Sprintf("%s/%s/seed=%d", c.bug, c.scenario, c.seed), func(t *testing.T) {
+			opts := &Options{NewServer: b.newServer}
+			sc, _ := Lookup(c.scenario)
+			o := Run(sc, c.seed, *opts)
+			if !o.Failed() {
+				t.Fatalf("%s seed %d does not fail with %s", c.scenario, c.seed, c.bug)
+			}
+			shrinkChecked(t, b, c.scenario, c.seed, &o, opts)
+		})
+	}
+}
+
+// shrinkChecked exports a failing run (o) of scenario and seed with bug b planted, shrinks
+// it with the replays run at once, and checks and logs the result.
+func shrinkChecked(t *testing.T, b plantedBug, scenario string, seed uint64, o *Outcome, opts *Options) ShrinkResult {
+	t.Helper()
+	sc, _ := Lookup(scenario)
+	_, sch := Export(sc, seed, *opts)
+	res, err := Shrink(sch, ShrinkOptions{Options: *opts, Parallel: allAtOnce})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Key != FailureKey(o) {
+		t.Fatalf("shrinking kept %q; the run failed %q", res.Key, FailureKey(o))
+	}
+	a, z := res.Before, res.After
+	t.Logf("%s: %s seed %d fails %q\n  before: %v\n  after:  %v\n  %d replays, %v", b.name, scenario, seed, res.Key, a, z, res.Runs, res.Elapsed.Round(time.Millisecond))
+	if z.Faults > a.Faults || z.ClientOps > a.ClientOps || z.Packets > a.Packets || z.Events >= a.Events {
+		t.Errorf("the shrunk schedule is not smaller")
+	}
+	r := RunTimed(res.Shrunk, *opts, "")
+	if ok, why := ExpectationMet(res.Shrunk, &r); !ok || r.TraceHash != res.Outcome.TraceHash {
+		t.Errorf("the shrunk schedule does not replay as recorded: %s (trace %016x, recorded %016x)", why, r.TraceHash, res.Outcome.TraceHash)
+	}
+	return res
+}
+
+// allAtOnce is a ShrinkOptions.Parallel that runs every replay of a batch at once.
+func allAtOnce(n int, run func(int)) {
+	var wg sync.WaitGroup
+	for i := n - 1; i >= 0; i-- { // started in reverse: the result must not care
+		wg.Add(1)
+		go func() { defer wg.Done(); run(i) }()
+	}
+	wg.Wait()
 }
 
 // writeRegressions makes TestShrinkPlantedBugs write each shrunk schedule into
@@ -214,14 +256,7 @@ func TestShrinkIsDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	y, _ := Shrink(sch, ShrinkOptions{Options: *opts, MaxRuns: 60, Parallel: func(n int, run func(int)) {
-		var wg sync.WaitGroup
-		for i := n - 1; i >= 0; i-- { // all at once, started in reverse
-			wg.Add(1)
-			go func() { defer wg.Done(); run(i) }()
-		}
-		wg.Wait()
-	}})
+	y, _ := Shrink(sch, ShrinkOptions{Options: *opts, MaxRuns: 60, Parallel: allAtOnce})
 	if !reflect.DeepEqual(x.Shrunk, y.Shrunk) || x.Runs != y.Runs {
 		t.Fatalf("two shrinks of one schedule, one replaying in parallel, differ: %v in %d runs, %v in %d", x.After, x.Runs, y.After, y.Runs)
 	}

@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -120,7 +122,28 @@ func runTimed(sch *schedule.Schedule, opts Options, record bool) (Outcome, *sche
 	cfg.Record = func(a schedule.Action) { rec.Actions = append(rec.Actions, a) }
 	out = runConfigured(s, cfg, opts, out)
 	rec.Expect = expectOf(&out)
+	sortTimed(rec.Actions)
 	return out, &rec
+}
+
+// sortTimed puts a recording's timed actions in time order, each kind of line keeping its
+// places: a replayed operation invoked after its line's time is recorded with that time
+// (which seeds the servers it tries), so it may come after a later one.
+func sortTimed(actions []schedule.Action) {
+	var timed []schedule.Action
+	for _, a := range actions {
+		if !isPacket(&a) {
+			timed = append(timed, a)
+		}
+	}
+	slices.SortStableFunc(timed, func(a, b schedule.Action) int { return cmp.Compare(a.At, b.At) })
+	k := 0
+	for i := range actions {
+		if !isPacket(&actions[i]) {
+			actions[i] = timed[k]
+			k++
+		}
+	}
 }
 
 // expectOf is the expect line that states o's outcome: ok, the failure by its

@@ -31,6 +31,11 @@ type client struct {
 	// cur holds the current operation when the history is not recorded
 	// (Clients.NoHistory); op is then 0 while an operation is outstanding.
 	cur linearizability.Op
+	// draws is the client's stream of operations (keys and kinds) and of its first
+	// server; pick seeds requester.rng, the servers an operation tries, afresh for each
+	// operation (streamClientPick).
+	draws *rand.Rand
+	pick  rand.PCG
 }
 
 // initClients creates the clients and schedules their first operation at Clients.Start.
@@ -56,12 +61,13 @@ func (w *World) initClients() {
 			packetKind: pkRequest,
 			timeout:    cc.RequestTimeout,
 			busyDelay:  clientBackoffDelay,
-			rng:        rand.New(rand.NewPCG(deriveSeed(w.cfg.Seed, streamClient, uint64(i+1), 0), 4)),
 			avoidUntil: make([]time.Duration, len(w.hosts)),
 		}
+		c.draws = rand.New(rand.NewPCG(deriveSeed(w.cfg.Seed, streamClient, uint64(i+1), 0), 4))
+		c.rng = rand.New(&c.pick)
 		// The first target is one of the initial voters; later targets come from hints
 		// or from all servers (pickOther).
-		c.target = node.ID(c.rng.IntN(w.cfg.Nodes) + 1)
+		c.target = node.ID(c.draws.IntN(w.cfg.Nodes) + 1)
 		w.clients[i] = c
 		w.armRequester(&c.requester, cc.Start)
 	}
@@ -116,9 +122,14 @@ func (w *World) invoke(c *client) {
 		return
 	}
 	cmd := w.drawCommand(c)
-	if w.timed != nil && !w.nextOp(c, &cmd) {
-		return
+	at := w.now
+	if w.timed != nil {
+		var ok bool
+		if at, ok = w.nextOp(c, &cmd); !ok {
+			return
+		}
 	}
+	c.pick.Seed(deriveSeed(w.cfg.Seed, streamClientPick, uint64(c.id), uint64(at)), 6)
 	c.seq = cmd.Seq
 	kind := historyKind(cmd.Op)
 	c.cmd = cmd
@@ -157,8 +168,8 @@ func historyKind(op kv.Op) linearizability.OpKind {
 // configured weights; a write's value is a unique token.
 func (w *World) drawCommand(c *client) kv.Command {
 	cc := &w.cfg.Clients
-	cmd := kv.Command{Client: kv.ClientID(c.id), Seq: c.seq + 1, Key: w.keys[c.rng.IntN(len(w.keys))]}
-	switch r := c.rng.IntN(cc.GetWeight + cc.PutWeight + cc.AppendWeight); {
+	cmd := kv.Command{Client: kv.ClientID(c.id), Seq: c.seq + 1, Key: w.keys[c.draws.IntN(len(w.keys))]}
+	switch r := c.draws.IntN(cc.GetWeight + cc.PutWeight + cc.AppendWeight); {
 	case r < cc.GetWeight:
 		cmd.Op = kv.OpGet
 	case r < cc.GetWeight+cc.PutWeight:

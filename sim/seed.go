@@ -10,6 +10,10 @@ const (
 	streamClient // qualifier: the client's number (1-based)
 	streamClock  // qualifier: the node's ID
 	streamAdmin  // the admin client (World.Admin)
+	// streamClientPick: the servers one client operation tries; qualifiers the client's
+	// number and the operation's invocation time (so that removing another operation
+	// from a timed schedule leaves an operation's choices alone).
+	streamClientPick
 )
 
 // deriveSeed mixes the root seed with a subsystem tag and two qualifiers (for example the

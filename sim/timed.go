@@ -381,32 +381,33 @@ func (w *World) endpointAction(kind schedule.ActionKind, ids ...node.ID) schedul
 }
 
 // nextOp is, in a replay, what client c does now that it is idle: the operation to invoke
-// now (cmd is filled in from the schedule), a time to wait until, or nothing more. In a
-// seeded run it records cmd and answers now.
-func (w *World) nextOp(c *client, cmd *kv.Command) (now bool) {
+// now (cmd is filled in from the schedule; at is the time its line gives, which seeds
+// the servers it tries), a time to wait until, or nothing more (now false). In a seeded
+// run it records cmd and answers now, at the current time.
+func (w *World) nextOp(c *client, cmd *kv.Command) (at time.Duration, now bool) {
 	t := w.timed
 	if t.replay == nil {
-		t.recordOp(w, c, cmd)
-		return true
+		t.recordOp(w.now, c, cmd)
+		return w.now, true
 	}
 	ops := t.ops[c.id-1]
 	k := t.opAt[c.id-1]
 	if k == len(ops) {
-		return false // the schedule has no more operations for c
+		return 0, false // the schedule has no more operations for c
 	}
 	a := ops[k]
 	if a.At > w.now {
 		w.armRequester(&c.requester, a.At)
-		return false
+		return 0, false
 	}
 	t.opAt[c.id-1]++
 	cmd.Op, cmd.Key, cmd.Value = a.Op, a.Key, a.Value
-	t.recordOp(w, c, cmd)
-	return true
+	t.recordOp(a.At, c, cmd) // the line's time, not now: it seeds the operation's choices
+	return a.At, true
 }
 
-func (t *timedRun) recordOp(w *World, c *client, cmd *kv.Command) {
+func (t *timedRun) recordOp(at time.Duration, c *client, cmd *kv.Command) {
 	if t.record != nil {
-		t.record(schedule.Action{Kind: schedule.ActionInvoke, At: w.now, Client: c.id, Op: cmd.Op, Key: cmd.Key, Value: cmd.Value})
+		t.record(schedule.Action{Kind: schedule.ActionInvoke, At: at, Client: c.id, Op: cmd.Op, Key: cmd.Key, Value: cmd.Value})
 	}
 }

@@ -42,7 +42,7 @@ func TestShrinkBadUsage(t *testing.T) {
 func TestExportShrinkReplay(t *testing.T) {
 	dir := t.TempDir()
 	exported := filepath.Join(dir, "lm.schedule")
-	code, out, _ := runCLI(t, "run", "-scenario", "leader-moves", "-seed", "2", "-reads", "local", "-html", dir, "-schedule-out", exported)
+	code, out, _ := runCLI(t, "run", "-scenario", "leader-moves", "-seed", "4", "-reads", "local", "-html", dir, "-schedule-out", exported)
 	if code != exitFailed || !strings.Contains(out, "schedule: "+exported) {
 		t.Fatalf("run -schedule-out of a failing seed: exit %d\n%s", code, out)
 	}
