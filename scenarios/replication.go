@@ -365,8 +365,10 @@ func (f *applyWatch) assert(w *sim.World, o *Outcome) error {
 	if !converged(w, o) {
 		return fmt.Errorf("not every node applied every committed entry:\n%s", w.Describe())
 	}
-	if want := (w.Nodes() - 1) * w.CommittedLen(); f.followerApplies < want {
-		return fmt.Errorf("followers applied %d entries, want at least %d (every committed entry on each)", f.followerApplies, want)
+	// Entries committed in the last settleTime need not have reached every follower
+	// (converged's rule; seed 365 ended with 4 of them on their way).
+	if want := (w.Nodes() - 1) * o.settled; f.followerApplies < want {
+		return fmt.Errorf("followers applied %d entries, want at least %d (every entry committed %v before the end, on each)", f.followerApplies, want, settleTime)
 	}
 	if w.CommittedLen() < 100 {
 		return fmt.Errorf("only %d entries committed; want at least 100 to watch", w.CommittedLen())
