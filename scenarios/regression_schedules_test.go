@@ -13,9 +13,6 @@ import (
 // -regression writes there).
 const regressionSchedules = "../testdata/schedules"
 
-// plantedPrefix starts the third line of a case that fails only with a planted bug.
-const plantedPrefix = "# planted bug: "
-
 // TestRegressionSchedules replays every schedule of testdata/schedules and asserts its
 // expect line. A file's second line says what it shows ("# ..."). A case whose third line
 // names a planted bug ("# planted bug: SLUG", a bug of plantedBugs) is replayed with that

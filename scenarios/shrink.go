@@ -160,6 +160,10 @@ func Shrink(sch *schedule.Schedule, opts ShrinkOptions) (ShrinkResult, error) {
 	return res, nil
 }
 
+// ErrInconclusive is Shrink's error for a schedule whose history check ran out of its
+// budget: there is no failure to keep (errors.Is finds it).
+var ErrInconclusive = errors.New("has an inconclusive history check (it ran out of its budget): nothing to shrink towards; raise -check-budget")
+
 // shrinkable says why a replay with outcome out cannot be shrunk, or nil.
 func shrinkable(sch *schedule.Schedule, out *Outcome) error {
 	key := FailureKey(out)
@@ -167,7 +171,7 @@ func shrinkable(sch *schedule.Schedule, out *Outcome) error {
 	case out.Err != nil:
 		return fmt.Errorf("does not replay: %w", out.Err)
 	case out.Inconclusive():
-		return errors.New("has an inconclusive history check (it ran out of its budget): nothing to shrink towards; raise -check-budget")
+		return ErrInconclusive
 	case key == "":
 		return errors.New("fails no check: nothing to shrink")
 	case sch.Expect.Kind == schedule.ExpectFail && !sameFailure(out, sch.Expect.Check):
@@ -328,16 +332,18 @@ func (s *shrinker) endEarlier() {
 // fewerEndpoints tries the fewest servers, then the fewest clients, that still fail.
 func (s *shrinker) fewerEndpoints() {
 	s.pass = "fewer servers"
-	for k := 1; k < s.size().Nodes && !s.exhausted(); k++ {
-		c := s.with(keepEndpoints(s.cur.Actions, k, s.size().Clients))
+	z := s.size()
+	for k := 1; k < z.Nodes && !s.exhausted(); k++ {
+		c := s.with(keepEndpoints(s.cur.Actions, k, z.Clients))
 		c.Timed.Nodes = k
 		if s.try(c) {
 			break
 		}
 	}
 	s.pass = "fewer clients"
-	for k := 1; k < s.size().Clients && !s.exhausted(); k++ {
-		c := s.with(keepEndpoints(s.cur.Actions, s.size().Nodes, k))
+	z = s.size()
+	for k := 1; k < z.Clients && !s.exhausted(); k++ {
+		c := s.with(keepEndpoints(s.cur.Actions, z.Nodes, k))
 		c.Timed.Clients = k
 		if s.try(c) {
 			break

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -233,13 +234,8 @@ var writeRegressions = flag.Bool("write-regressions", false, "with -long, write 
 // it shows, the planted bug's line if any, then the schedule.
 func writeRegression(t *testing.T, name, why, bug string, s *schedule.Schedule) {
 	t.Helper()
-	first, rest, _ := strings.Cut(string(s.Format()), "\n")
-	text := first + "\n# " + why + "\n"
-	if bug != "" {
-		text += "# planted bug: " + bug + "\n"
-	}
 	path := filepath.Join(regressionSchedules, name+".schedule")
-	if err := os.WriteFile(path, []byte(text+rest), 0o644); err != nil {
+	if err := os.WriteFile(path, RegressionText(s, why, bug), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s", path)
@@ -287,5 +283,8 @@ func TestShrinkRefusesWhatCannotShrink(t *testing.T) {
 		if _, err := Shrink(tt.s, ShrinkOptions{Options: *opts}); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want an error with %q", tt.name, err, tt.want)
 		}
+	}
+	if _, err := Shrink(pass, ShrinkOptions{Options: Options{CheckBudget: time.Nanosecond}}); !errors.Is(err, ErrInconclusive) {
+		t.Errorf("a history check out of budget: %v, want ErrInconclusive", err)
 	}
 }

@@ -212,3 +212,20 @@ func words(s string) string {
 func sameFailure(o *Outcome, key string) bool {
 	return key != "" && (FailureKey(o) == key || (o.Failure != nil && o.Failure.Check == key))
 }
+
+// plantedPrefix starts the third line of a regression case that fails only with a planted
+// bug (see RegressionText).
+const plantedPrefix = "# planted bug: "
+
+// RegressionText is s as a regression case of testdata/schedules: its version line, a
+// line saying what it shows (why), the line naming the planted bug it needs if any
+// ("# planted bug: SLUG", one of the tests' planted bugs), then the schedule. The extra
+// lines are comments, so the file parses as s does.
+func RegressionText(s *schedule.Schedule, why, plantedBug string) []byte {
+	first, rest, _ := strings.Cut(string(s.Format()), "\n")
+	text := first + "\n# " + why + "\n"
+	if plantedBug != "" {
+		text += plantedPrefix + plantedBug + "\n"
+	}
+	return []byte(text + rest)
+}

@@ -164,7 +164,7 @@ func shrinkJob(c *cli, j *job) int {
 	}
 	res, err := scenarios.Shrink(sch, opts)
 	if err != nil {
-		if strings.Contains(err.Error(), "inconclusive") {
+		if errors.Is(err, scenarios.ErrInconclusive) {
 			fmt.Fprintf(c.stderr, "raftsim shrink: %s %v\n", what, err)
 			return exitInconclusive
 		}
@@ -177,8 +177,7 @@ func shrinkJob(c *cli, j *job) int {
 func writeShrunk(c *cli, j *job, what string, res *scenarios.ShrinkResult) int {
 	text := res.Shrunk.Format()
 	if j.why != "" {
-		first, rest, _ := strings.Cut(string(text), "\n")
-		text = []byte(first + "\n# " + j.why + "\n" + rest)
+		text = scenarios.RegressionText(res.Shrunk, j.why, "")
 	}
 	w := c.stdout
 	fmt.Fprintf(w, "shrunk %s, which fails %q\n", what, res.Key)

@@ -76,12 +76,18 @@ func TestExample(t *testing.T) {
 		t.Errorf("the example uses %d action kinds; it should show all %d", len(kinds), v1KindLimit-1)
 	}
 	roundTrip(t, s)
-	canonical, err := os.ReadFile("testdata/example-canonical.schedule")
+	requireCanonical(t, s, "testdata/example-canonical.schedule")
+}
+
+// requireCanonical requires s to format exactly as the file at path.
+func requireCanonical(t *testing.T, s *Schedule, path string) {
+	t.Helper()
+	canonical, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := s.Format(); string(got) != string(canonical) {
-		t.Fatalf("Format(example) differs from testdata/example-canonical.schedule:\n%s", got)
+		t.Fatalf("Format differs from %s:\n%s", path, got)
 	}
 }
 

@@ -219,13 +219,7 @@ func TestTimedExample(t *testing.T) {
 		}
 	}
 	roundTrip(t, s)
-	canonical, err := os.ReadFile("testdata/example-v2-canonical.schedule")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := s.Format(); string(got) != string(canonical) {
-		t.Fatalf("Format(example-v2) differs from testdata/example-v2-canonical.schedule:\n%s", got)
-	}
+	requireCanonical(t, s, "testdata/example-v2-canonical.schedule")
 }
 
 // TestNewTimed: a file with only the required headers is NewTimed's schedule, with the
