@@ -93,6 +93,7 @@ func validApp(m *Message) bool {
 // checkInvariants panics, naming the invariant, if the node's state is impossible. It runs
 // at the end of every step and costs O(peers), never a scan of the log.
 func (n *Node) checkInvariants() {
+	n.checkDurability()
 	last := n.log.lastIndex()
 	switch {
 	case n.commit > last:
@@ -152,8 +153,8 @@ func (n *Node) checkLeader() {
 	if n.stepRole == Leader && n.written != 0 && n.written <= n.stepLast {
 		n.broken("leader rewrote its log from %d, last index was %d (Leader Append-Only, §5.3)", n.written, n.stepLast)
 	}
-	if n.match[n.self] != last {
-		n.broken("leader's own match index %d is not its last index %d", n.match[n.self], last)
+	if n.match[n.self] != n.selfMatch() {
+		n.broken("leader's own match index %d is not its last (durable) index %d of %d", n.match[n.self], n.selfMatch(), last)
 	}
 	for i := range n.peers {
 		if i == n.self {

@@ -61,6 +61,12 @@ type Config struct {
 	// carries (0 means 4096).
 	SnapshotChunkSize int
 
+	// AsyncStorage says the host makes writes durable in the background and reports them
+	// with InputDurable (see durability.go): the node then grants no vote, acknowledges no
+	// entry and counts none of its own log toward a commit before it is durable. Off, the
+	// host makes each output's durable part durable before the output's messages leave.
+	AsyncStorage bool
+
 	// Seed seeds the node's random stream (election timeouts). A host derives it from the
 	// run's root seed; a restarted node gets a fresh seed from the same derivation so its
 	// timeouts differ from its previous life.

@@ -83,7 +83,7 @@ func (n *Node) becomeCandidate(now time.Duration, transfer bool) {
 	n.stats.Elections++
 	n.resetElectionTimer(now)
 	clear(n.votes)
-	n.votes[n.self] = true
+	n.votes[n.self] = n.selfVote() // on an asynchronous disk, once the vote is durable
 	if n.wonElection() {
 		n.becomeLeader(now)
 		return

@@ -108,6 +108,10 @@ type Node struct {
 	commands      []AppliedCommand
 	proposal      Proposal
 
+	// dur is the asynchronous storage state (Config.AsyncStorage, durability.go); nil on
+	// a synchronous disk, so that the common node stays small.
+	dur *durability
+
 	stats Stats
 }
 
@@ -147,6 +151,9 @@ func New(cfg Config, d DurableState) (*Node, error) {
 		applied:              d.Snapshot.Index,
 		role:                 Follower,
 		catchUp:              Index(cfg.LearnerCatchUpMax),
+	}
+	if cfg.AsyncStorage {
+		n.dur = &durability{durable: d.HardState, durableIndex: d.Snapshot.Index + Index(len(d.Log))}
 	}
 	// A follower may vote for another server electionTimeoutMin after hearing from the
 	// leader, by its own clock. Clocks drift by at most MaxClockDrift against real time,
@@ -259,6 +266,8 @@ func (n *Node) Step(now time.Duration, in Input) Output {
 		n.handleClient(in.Request)
 	case InputSnapshotSaved:
 		n.handleSnapshotSaved(in.Index)
+	case InputDurable:
+		n.handleDurable(in.Write)
 	default:
 		n.stats.Rejected++
 	}
@@ -269,24 +278,30 @@ func (n *Node) Step(now time.Duration, in Input) Output {
 // node's memory and are valid until the next Step.
 func (n *Node) View() View {
 	last := len(n.log.entries)
-	return View{
-		ID:             n.id,
-		Term:           n.term,
-		Vote:           n.vote,
-		Role:           n.role,
-		Leader:         n.leader,
-		SnapshotIndex:  n.log.snapIndex,
-		TransferTarget: n.transferTarget,
-		TransferSince:  n.transferSince,
-		SnapshotTerm:   n.log.snapTerm,
-		Snapshot:       n.viewSnapshot(),
-		Log:            n.log.entries[:last:last],
-		CommitIndex:    n.commit,
-		AppliedIndex:   n.applied,
-		Peers:          n.conf.Voters,
-		Config:         n.conf,
-		Store:          n.store,
+	v := View{
+		ID:               n.id,
+		Term:             n.term,
+		Vote:             n.vote,
+		Role:             n.role,
+		Leader:           n.leader,
+		SnapshotIndex:    n.log.snapIndex,
+		TransferTarget:   n.transferTarget,
+		TransferSince:    n.transferSince,
+		SnapshotTerm:     n.log.snapTerm,
+		Snapshot:         n.viewSnapshot(),
+		Log:              n.log.entries[:last:last],
+		CommitIndex:      n.commit,
+		AppliedIndex:     n.applied,
+		Peers:            n.conf.Voters,
+		Config:           n.conf,
+		Store:            n.store,
+		DurableHardState: HardState{Term: n.term, Vote: n.vote},
+		DurableIndex:     n.log.lastIndex(),
 	}
+	if d := n.dur; d != nil {
+		v.DurableHardState, v.DurableIndex = d.durable, min(d.durableIndex, n.log.lastIndex())
+	}
+	return v
 }
 
 // Stats returns the node's counters.
@@ -320,6 +335,9 @@ func (n *Node) Clone() *Node {
 	c.reads = slices.Clone(n.reads)
 	n.store.CloneInto(&a.store)
 	c.store = &a.store
+	if n.dur != nil {
+		c.dur = n.dur.clone()
+	}
 	c.msgs, c.replies, c.commands = nil, nil, nil
 	return c
 }
@@ -432,9 +450,14 @@ func (n *Node) peerPos(id ID) int {
 	return -1
 }
 
-// send queues m for the host, from this node.
+// send queues m for the host, from this node. On an asynchronous disk a response that
+// reports this server's state waits for its writes (durability.go).
 func (n *Node) send(m Message) {
 	m.From = n.id
+	if n.dur != nil && dependsOnDisk(m.Type) {
+		n.dur.after = append(n.dur.after, m)
+		return
+	}
 	n.msgs = append(n.msgs, m)
 }
 
@@ -470,9 +493,9 @@ func (n *Node) finishStep() Output {
 		n.broadcastAppend()
 	}
 	var apply []Entry
-	if n.commit > n.applied {
-		apply = n.log.slice(n.applied+1, n.commit+1)
-		n.applied = n.commit
+	if hi := n.applyLimit(); hi > n.applied {
+		apply = n.log.slice(n.applied+1, hi+1)
+		n.applied = hi
 		n.applyCommitted(apply)
 	}
 	if n.role == Leader {
@@ -494,6 +517,9 @@ func (n *Node) finishStep() Output {
 		// One write from the lowest index touched: a truncation followed by appends, or
 		// several appends, collapse into a single "drop from here, then append".
 		out.Entries = n.log.slice(n.written, n.log.lastIndex()+1)
+	}
+	if n.dur != nil {
+		n.finishWrite(&out)
 	}
 	if len(n.msgs) > 0 {
 		out.Messages = n.msgs

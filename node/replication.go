@@ -26,7 +26,7 @@ func (n *Node) appendLocal(kind EntryKind, data string) Entry {
 	if kind == EntryConfig {
 		n.noteConfigEntries([]Entry{e})
 	}
-	n.match[n.self] = e.Index
+	n.match[n.self] = n.selfMatch()
 	return e
 }
 
@@ -158,6 +158,7 @@ func (n *Node) truncateLog(from Index) {
 		panic(fmt.Sprintf("raft: invariant broken: truncating committed entry %d (commit index %d)", from, n.commit))
 	}
 	n.log.truncate(from)
+	n.clipDurable(from)
 	n.noteWritten(from)
 	n.forgetConfigsFrom(from)
 }
@@ -214,12 +215,13 @@ func (n *Node) handleAppReject(i int, m *Message) {
 
 // maybeCommit advances the leader's commit index (§5.4.2, Figure 8): to the largest N
 // held by a majority, counting the leader itself at its last index (the host makes the
-// leader's entries durable before sending them), but only if log[N] is of the current
+// leader's entries durable before sending them; on an asynchronous disk, at its durable
+// index, selfMatch), but only if log[N] is of the current
 // term. Entries of earlier terms are never committed by counting replicas; they commit
 // with the first entry of the current term. Checking N alone suffices: terms never
 // decrease along the log, so no smaller index can be of the current term either.
 func (n *Node) maybeCommit() {
-	n.match[n.self] = n.log.lastIndex()
+	n.match[n.self] = n.selfMatch()
 	q := quorumOver(n, n.match)
 	if q <= n.commit {
 		return

@@ -167,6 +167,9 @@ func (n *Node) installSnapshot(c *SnapChunk, r *Message) {
 		return
 	}
 	s := &Snapshot{Index: c.Index, Term: c.Term, Config: cloneConfig(c.Config), Data: data}
+	if t, ok := n.log.term(s.Index); !ok || t != s.Term {
+		n.clipDurable(s.Index + 1) // the log after the snapshot is discarded
+	}
 	n.log.restore(s.Index, s.Term)
 	// The configuration: the snapshot's, then any configuration entries of the kept
 	// suffix.

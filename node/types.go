@@ -376,6 +376,9 @@ const (
 	// InputAdmin: an operator's membership change (Input.Admin), answered like a client
 	// request with a Reply.
 	InputAdmin
+	// InputDurable: on an asynchronous disk (Config.AsyncStorage), the writes numbered up
+	// to Input.Write (Output.Write) are durable. Writes complete in order.
+	InputDurable
 )
 
 // AdminOp is a membership change an operator asks for.
@@ -429,6 +432,8 @@ func (k InputKind) String() string {
 		return "transfer"
 	case InputAdmin:
 		return "admin"
+	case InputDurable:
+		return "durable"
 	}
 	return fmt.Sprintf("input(%d)", uint8(k))
 }
@@ -442,6 +447,7 @@ type Input struct {
 	Index   Index        // InputSnapshotSaved: the saved snapshot's index
 	Target  ID           // InputTransfer: the server to hand leadership to
 	Admin   AdminRequest // InputAdmin
+	Write   uint64       // InputDurable: the last write now durable
 }
 
 // ReplyStatus is the outcome of a client request.
@@ -551,6 +557,14 @@ type Output struct {
 	Commands []AppliedCommand
 
 	WakeAt time.Duration
+
+	// Write, on an asynchronous disk (Config.AsyncStorage), numbers this output's durable
+	// part (HardState if changed, InstallSnapshot, Entries) as one write: 1, 2, ... in
+	// each life of the node, 0 if the output has none. The host makes it durable in the
+	// background, in order, and reports it with InputDurable; until then the node acts on
+	// nothing that depends on it, and its responses wait (they leave in the output of the
+	// InputDurable step). On a synchronous disk Write is 0 and the host writes at once.
+	Write uint64
 }
 
 // View is a read-only look at a node's state, for checkers and traces. Log shares the
@@ -582,6 +596,12 @@ type View struct {
 	// and TransferSince the local time the transfer started.
 	TransferTarget ID
 	TransferSince  time.Duration
+	// DurableHardState and DurableIndex are what the node believes durable: the term and
+	// vote on its disk, and the index up to which its disk's log agrees with Log. On a
+	// synchronous disk they are Term, Vote and LastIndex(); on an asynchronous one they
+	// follow InputDurable.
+	DurableHardState HardState
+	DurableIndex     Index
 }
 
 // LastIndex is the index of the last log entry (SnapshotIndex if no entry follows it).
