@@ -26,9 +26,10 @@ func plantedCases() []plantedCase {
 		{"no up-to-date check (§5.4.1)", bugNoUpToDateCheck, "Leader Completeness", 8, func(o *Options) {
 			o.Depth, o.Ops = 8, 0
 		}},
-		// Figure 2: a follower acknowledges entries it did not append, and the leader
-		// commits an entry only it holds.
-		{"acknowledged without appending (Figure 2)", bugAckWithoutAppend, "Commit Quorum", 5, func(o *Options) {
+		// Figure 2: a follower acknowledges entries it did not append. The host sees the
+		// acknowledgement leave without the entries on the disk (Durable State), one
+		// transition before the leader would commit an entry only it holds (Commit Quorum).
+		{"acknowledged without appending (Figure 2)", bugAckWithoutAppend, "Durable State", 4, func(o *Options) {
 			o.Depth, o.Ops = 6, 0
 		}},
 		// Figure 2: votedFor must survive a restart; the host sees the server forget it.

@@ -20,6 +20,9 @@ type Disk struct {
 	// log shares entries with the server and with in-flight messages; entries are
 	// immutable, and writes never store into an existing slot (see write).
 	log []node.Entry
+	// tail holds the records a crash let through of a write it tore (async.go): the
+	// disk's bytes past its last sealed write, read and discarded by the next Boot.
+	tail []record
 }
 
 // HardState is the durable term and vote.

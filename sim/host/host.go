@@ -69,7 +69,12 @@ type Problem struct {
 const (
 	// DurableCheck: after every step the server's term, vote, snapshot and log equal what
 	// is on its disk, otherwise a crash now would lose state the server has already acted
-	// on ("persist before send", Figure 2).
+	// on ("persist before send", Figure 2). On an asynchronous disk the server's belief of
+	// what is durable (View.DurableHardState, DurableIndex) must match the disk instead.
+	// And on either disk, a message leaves only when what it states is durable: a granted
+	// vote only with that vote (or a later term) on the disk, an acknowledgement of
+	// entries up to an index only with the disk's log reaching it in that term or a later
+	// one.
 	DurableCheck = "Durable State"
 	// RecoveryCheck: a restarted server starts from its disk's snapshot (§7): right after
 	// boot its applied index is the snapshot's index (the log before it is not replayed;
@@ -89,6 +94,12 @@ type Host struct {
 	// them across lives, so that ending a write lost in a crash finds nothing.
 	saves   []Save
 	saveGen uint64
+	// The asynchronous disk (async.go): the writes in flight, oldest first, the number
+	// of the latest write queued in this life, and what the latest boot recovered.
+	async     bool
+	writes    []Write
+	lastWrite uint64
+	recovered Recovery
 }
 
 // Save is a snapshot write in progress (node.Output.SaveSnapshot).
@@ -143,6 +154,8 @@ func (h *Host) Boot(newServer NewServer, cfg node.Config) (node.View, *Problem, 
 		panic(fmt.Sprintf("host: invariant broken: booting node %d, which is up", h.id))
 	}
 	h.life++
+	h.recovered = h.disk.recoverTail()
+	h.lastWrite = 0
 	srv, err := newServer(cfg, h.disk.State())
 	if err != nil {
 		return node.View{}, nil, fmt.Errorf("booting node %d: %w", h.id, err)
@@ -153,19 +166,31 @@ func (h *Host) Boot(newServer NewServer, cfg node.Config) (node.View, *Problem, 
 }
 
 // Crash stops the server: its process state and the snapshot writes in progress are lost,
-// the disk is kept. It returns how many writes were lost and the index of the last one.
-// Crashing a host that is down is a bug.
+// the disk is kept. It returns how many snapshot writes were lost and the index of the last
+// one. Crashing a host that is down is a bug.
 func (h *Host) Crash() (lostSaves int, lastLost node.Index) {
+	lostSaves, lastLost, _ = h.CrashTorn(Tear{})
+	return lostSaves, lastLost
+}
+
+// CrashTorn is Crash on a host whose asynchronous disk (SetAsync) has writes in flight:
+// they are all lost, and the one in progress (the oldest) leaves the prefix t of its
+// records on the disk, which the next Boot detects and discards. It also returns how many
+// writes in flight were lost.
+func (h *Host) CrashTorn(t Tear) (lostSaves int, lastLost node.Index, lostWrites int) {
 	if !h.up {
 		panic(fmt.Sprintf("host: invariant broken: crashing node %d, which is down", h.id))
 	}
+	h.tear(t)
+	lostWrites = len(h.writes)
+	h.writes = nil
 	h.up, h.srv = false, nil
 	if n := len(h.saves); n > 0 {
 		lostSaves, lastLost = n, h.saves[n-1].Snap.Index
 		clear(h.saves)
 		h.saves = h.saves[:0]
 	}
-	return lostSaves, lastLost
+	return lostSaves, lastLost, lostWrites
 }
 
 // Step feeds one input to the server at local time now and carries out the durable part
@@ -178,9 +203,19 @@ func (h *Host) Step(now time.Duration, in node.Input) (node.Output, node.View, *
 		panic(fmt.Sprintf("host: invariant broken: stepping node %d, which is down", h.id))
 	}
 	out := h.srv.Step(now, in)
-	h.disk.write(&out)
+	var p *Problem
+	if h.async {
+		p = h.queueWrite(&out)
+	} else {
+		h.disk.write(&out)
+	}
 	v := h.srv.View()
-	p := h.checkDurable(&v)
+	if p == nil {
+		p = h.checkDurable(&v)
+	}
+	if p == nil {
+		p = h.checkSent(out.Messages, v.Term)
+	}
 	if s := out.SaveSnapshot; s != nil {
 		h.saveGen++
 		h.saves = append(h.saves, Save{Gen: h.saveGen, Since: now, Snap: *s})
@@ -232,6 +267,8 @@ func (h *Host) Clone() *Host {
 	c := *h
 	c.disk.log = h.disk.log[:len(h.disk.log):len(h.disk.log)]
 	c.saves = slices.Clone(h.saves)
+	c.writes = slices.Clone(h.writes)
+	c.disk.tail = slices.Clone(h.disk.tail)
 	switch s := h.srv.(type) {
 	case nil:
 	case *node.Node:
@@ -272,9 +309,65 @@ func (h *Host) checkRecovery(v *node.View) *Problem {
 	return &Problem{Check: RecoveryCheck, Rule: "§7", Term: v.Term, Detail: problem}
 }
 
+// checkDurableAsync is DurableCheck on an asynchronous disk: the server believes durable
+// exactly the hard state on its disk, and a log that agrees with the disk's up to its
+// durable index; the disk's snapshot is never ahead of the server's.
+func (h *Host) checkDurableAsync(v *node.View) *Problem {
+	d := &h.disk
+	if d.hardState != v.DurableHardState {
+		return &Problem{Check: DurableCheck, Rule: "Figure 2", Term: v.Term,
+			Detail: fmt.Sprintf("server believes term %d vote %d durable but its disk has term %d vote %d",
+				v.DurableHardState.Term, v.DurableHardState.Vote, d.hardState.Term, d.hardState.Vote)}
+	}
+	if d.snapshot.Index > v.SnapshotIndex {
+		return &Problem{Check: DurableCheck, Rule: "§7", Term: v.Term,
+			Detail: fmt.Sprintf("the disk has a snapshot at %d, past the server's at %d", d.snapshot.Index, v.SnapshotIndex)}
+	}
+	i := v.DurableIndex
+	if i > d.LastIndex() {
+		return &Problem{Check: DurableCheck, Rule: "Figure 2", Term: v.Term,
+			Detail: fmt.Sprintf("server believes its log durable up to %d but its disk log ends at %d", i, d.LastIndex())}
+	}
+	if i > d.snapshot.Index && i > v.SnapshotIndex {
+		got, want := d.log[i-d.snapshot.Index-1], v.Log[i-v.SnapshotIndex-1]
+		if !got.SameAs(want) {
+			return &Problem{Check: DurableCheck, Rule: "Figure 2", Term: v.Term,
+				Detail: fmt.Sprintf("server believes entry %v durable but its disk has %v there", want, got)}
+		}
+	}
+	return nil
+}
+
+// checkSent is the part of DurableCheck on the messages a step sends: each states only
+// what is durable.
+func (h *Host) checkSent(msgs []node.Message, term node.Term) *Problem {
+	d := &h.disk
+	for k := range msgs {
+		m := &msgs[k]
+		switch {
+		case !m.Success:
+		case m.Type == node.MsgVoteResp:
+			if hs := d.hardState; hs.Term < m.Term || (hs.Term == m.Term && hs.Vote != m.To) {
+				return &Problem{Check: DurableCheck, Rule: "Figure 2", Term: term,
+					Detail: fmt.Sprintf("granted its vote in term %d to node %d with term %d vote %d on its disk", m.Term, m.To, hs.Term, hs.Vote)}
+			}
+		case m.Type == node.MsgAppResp || m.Type == node.MsgSnapResp:
+			if d.hardState.Term < m.Term || d.LastIndex() < m.MatchIndex {
+				return &Problem{Check: DurableCheck, Rule: "Figure 2", Term: term,
+					Detail: fmt.Sprintf("acknowledged entries up to %d in term %d with a disk log ending at %d in term %d",
+						m.MatchIndex, m.Term, d.LastIndex(), d.hardState.Term)}
+			}
+		}
+	}
+	return nil
+}
+
 // checkDurable is DurableCheck of the server's view v after a step. The server's view
 // compacts its log when told InputSnapshotSaved, as the disk does, so the two stay equal.
 func (h *Host) checkDurable(v *node.View) *Problem {
+	if h.async {
+		return h.checkDurableAsync(v)
+	}
 	hs := h.disk.hardState
 	if hs.Term != v.Term || hs.Vote != v.Vote {
 		return &Problem{Check: DurableCheck, Rule: "Figure 2", Term: v.Term,
