@@ -329,13 +329,18 @@ func (n *Node) done(op AdminOp, server ID) bool {
 func (n *Node) handleAdmin(req AdminRequest) {
 	w := waiter{client: req.Client, seq: req.Seq}
 	switch {
-	case req.Client == 0 || req.Seq == 0 || req.Server <= None || (req.Op != AdminAddServer && req.Op != AdminRemoveServer),
-		req.Op == AdminRemoveServer && len(n.conf.Voters) == 1 && n.conf.Voters[0] == req.Server:
-		// Malformed, or asking to remove the last voter: it can never be done.
+	case req.Client == 0 || req.Seq == 0 || req.Server <= None || (req.Op != AdminAddServer && req.Op != AdminRemoveServer):
+		// Malformed: it can never be done.
 		n.stats.Rejected++
 		n.reply(Reply{Client: req.Client, Seq: req.Seq, Status: ReplyInvalid})
 	case n.role != Leader:
+		// Only the leader judges a request against the configuration: a follower's may be
+		// stale (a removed server keeps the configuration it last saw).
 		n.reply(Reply{Client: req.Client, Seq: req.Seq, Status: ReplyNotLeader, Leader: n.leader})
+	case req.Op == AdminRemoveServer && len(n.conf.Voters) == 1 && n.conf.Voters[0] == req.Server:
+		// Asking to remove the last voter: it can never be done.
+		n.stats.Rejected++
+		n.reply(Reply{Client: req.Client, Seq: req.Seq, Status: ReplyInvalid})
 	case n.change.op == req.Op && n.change.server == req.Server:
 		if !containsWaiter(n.change.waiters, w) {
 			n.change.waiters = append(n.change.waiters, w)

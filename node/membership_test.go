@@ -265,3 +265,24 @@ func TestSilentLearnerNotPromoted_6(t *testing.T) {
 		t.Fatalf("leader's configuration %v: a silent learner must stay a learner", conf)
 	}
 }
+
+// §6: only the leader judges a change against the configuration. A follower's may be
+// stale: a removed server keeps the joint configuration C(old,new) it last saw, whose
+// C(new) may hold one voter, and must answer "not leader" (not "invalid") to a removal of
+// that voter, which the real configuration may well allow. The leader refuses to remove
+// its configuration's last voter. (Found by swarm-style testing of the nemesis: an
+// operator's valid removal failed as ReplyInvalid from a removed server.)
+func TestOnlyTheLeaderJudgesARemoval_6(t *testing.T) {
+	stale := Configuration{Voters: []ID{1}, Outgoing: []ID{1, 3}}
+	d := DurableState{HardState: HardState{Term: 1}, Log: []Entry{{Index: 1, Term: 1, Kind: EntryConfig, Data: stale.Encode()}}}
+	n := follower(t, 3, 3, d)
+	out := n.Step(1, admin(1, AdminRemoveServer, 1))
+	if len(out.Replies) != 1 || out.Replies[0].Status != ReplyNotLeader || n.stats.Rejected != 0 {
+		t.Fatalf("follower with configuration %v: replies %+v, rejected %d; want one ReplyNotLeader", n.conf, out.Replies, n.stats.Rejected)
+	}
+	l, _ := makeLeader(t, 1, DurableState{})
+	out = l.Step(l.electionDeadline, admin(1, AdminRemoveServer, 1))
+	if len(out.Replies) != 1 || out.Replies[0].Status != ReplyInvalid {
+		t.Fatalf("leader of voters %v asked to remove its last voter: replies %+v, want ReplyInvalid", l.conf.Voters, out.Replies)
+	}
+}
