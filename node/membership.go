@@ -345,8 +345,11 @@ func (n *Node) handleAdmin(req AdminRequest) {
 		if !containsWaiter(n.change.waiters, w) {
 			n.change.waiters = append(n.change.waiters, w)
 		}
-	case n.done(req.Op, req.Server) && !n.change.active():
-		n.reply(Reply{Client: req.Client, Seq: req.Seq, Status: ReplyOK})
+	case n.done(req.Op, req.Server) && !n.change.active() && !n.configPending() && n.commit >= n.termStart:
+		// Already in force and committed (a retry of a finished change, say): answered
+		// once a majority confirms that this server still leads, as a read is (§6.4): a
+		// deposed leader that has not noticed holds a stale configuration.
+		n.confirmAdmin(req)
 	case n.change.active() || n.commit < n.termStart || n.configPending() || n.transferTarget != None:
 		// One change at a time, and only once this leader has committed an entry of its
 		// own term: otherwise a change of an earlier leader may still be in flight (the
