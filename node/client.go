@@ -23,13 +23,15 @@ type waiter struct {
 }
 
 // pendingRead is a read waiting for leadership to be confirmed (a majority acknowledging
-// broadcast round) and for the state machine to reach readIndex.
+// broadcast round) and for the state machine to reach readIndex. An admin one is the
+// answer to a membership change already in force (confirmAdmin): ReplyOK, no value.
 type pendingRead struct {
 	client    kv.ClientID
 	seq       uint64
 	key       string
 	round     uint64
 	readIndex Index
+	admin     bool
 }
 
 // handleClient answers or queues one client request.
@@ -104,6 +106,19 @@ func (n *Node) handleRead(req kv.Command) {
 
 func (n *Node) pendingFull() bool { return len(n.waiters)+len(n.reads) >= n.maxPending }
 
+// confirmAdmin queues the answer to an admin request whose change is already in force and
+// committed: like a ReadIndex read of the configuration, it is answered once a broadcast
+// round sent after it has been acknowledged by a majority (never by a lease: a removal
+// or an addition is rare, and the round costs one heartbeat).
+func (n *Node) confirmAdmin(req AdminRequest) {
+	if n.pendingFull() {
+		n.reply(Reply{Client: req.Client, Seq: req.Seq, Status: ReplyBusy, Leader: n.id})
+		return
+	}
+	n.reads = append(n.reads, pendingRead{client: req.Client, seq: req.Seq, round: n.round + 1, readIndex: n.commit, admin: true})
+	n.readBroadcast = true
+}
+
 // reply queues an answer for the host.
 func (n *Node) reply(r Reply) { n.replies = append(n.replies, r) }
 
@@ -121,6 +136,10 @@ func (n *Node) serveReads() {
 		r := &n.reads[k]
 		if r.round > confirmed || r.readIndex > n.applied {
 			break
+		}
+		if r.admin {
+			n.reply(Reply{Client: r.client, Seq: r.seq, Status: ReplyOK})
+			continue
 		}
 		n.reply(Reply{Client: r.client, Seq: r.seq, Status: ReplyOK, Value: n.store.Get(r.key)})
 	}

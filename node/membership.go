@@ -329,19 +329,27 @@ func (n *Node) done(op AdminOp, server ID) bool {
 func (n *Node) handleAdmin(req AdminRequest) {
 	w := waiter{client: req.Client, seq: req.Seq}
 	switch {
-	case req.Client == 0 || req.Seq == 0 || req.Server <= None || (req.Op != AdminAddServer && req.Op != AdminRemoveServer),
-		req.Op == AdminRemoveServer && len(n.conf.Voters) == 1 && n.conf.Voters[0] == req.Server:
-		// Malformed, or asking to remove the last voter: it can never be done.
+	case req.Client == 0 || req.Seq == 0 || req.Server <= None || (req.Op != AdminAddServer && req.Op != AdminRemoveServer):
+		// Malformed: it can never be done.
 		n.stats.Rejected++
 		n.reply(Reply{Client: req.Client, Seq: req.Seq, Status: ReplyInvalid})
 	case n.role != Leader:
+		// Only the leader judges a request against the configuration: a follower's may be
+		// stale (a removed server keeps the configuration it last saw).
 		n.reply(Reply{Client: req.Client, Seq: req.Seq, Status: ReplyNotLeader, Leader: n.leader})
+	case req.Op == AdminRemoveServer && len(n.conf.Voters) == 1 && n.conf.Voters[0] == req.Server:
+		// Asking to remove the last voter: it can never be done.
+		n.stats.Rejected++
+		n.reply(Reply{Client: req.Client, Seq: req.Seq, Status: ReplyInvalid})
 	case n.change.op == req.Op && n.change.server == req.Server:
 		if !containsWaiter(n.change.waiters, w) {
 			n.change.waiters = append(n.change.waiters, w)
 		}
-	case n.done(req.Op, req.Server) && !n.change.active():
-		n.reply(Reply{Client: req.Client, Seq: req.Seq, Status: ReplyOK})
+	case n.done(req.Op, req.Server) && !n.change.active() && !n.configPending() && n.commit >= n.termStart:
+		// Already in force and committed (a retry of a finished change, say): answered
+		// once a majority confirms that this server still leads, as a read is (§6.4): a
+		// deposed leader that has not noticed holds a stale configuration.
+		n.confirmAdmin(req)
 	case n.change.active() || n.commit < n.termStart || n.configPending() || n.transferTarget != None:
 		// One change at a time, and only once this leader has committed an entry of its
 		// own term: otherwise a change of an earlier leader may still be in flight (the

@@ -64,10 +64,15 @@ func TestAddServerThroughLearnerAndJoint_6(t *testing.T) {
 		}
 	}
 	c.run(100, func() bool { return c.node(4).conf.IsVoter(4) && c.node(4).applied == c.node(l).applied })
-	// A retry of the finished change is answered at once.
+	// A retry of the finished change is answered without a new change, once a round of
+	// heartbeats confirms that l still leads.
 	c.replies = nil
 	c.step(l, admin(1, AdminAddServer, 4))
-	if r := c.replyTo(99, 1); r.Status != ReplyOK {
+	if len(c.replies) != 0 || c.node(l).change.active() {
+		t.Fatalf("retry answered before leadership was confirmed (%+v), or started a change", c.replies)
+	}
+	c.run(100, func() bool { return len(c.replies) > 0 })
+	if r := c.replyTo(99, 1); r.Status != ReplyOK || len(configsIn(t, c.node(l).View())) != len(want) {
 		t.Fatalf("retry: %+v", r)
 	}
 }
@@ -263,5 +268,54 @@ func TestSilentLearnerNotPromoted_6(t *testing.T) {
 	}
 	if conf := c.node(l).conf; conf.IsVoter(4) || !contains(conf.Learners, 4) {
 		t.Fatalf("leader's configuration %v: a silent learner must stay a learner", conf)
+	}
+}
+
+// §6: only the leader judges a change against the configuration. A follower's may be
+// stale: a removed server keeps the joint configuration C(old,new) it last saw, whose
+// C(new) may hold one voter, and must answer "not leader" (not "invalid") to a removal of
+// that voter, which the real configuration may well allow. The leader refuses to remove
+// its configuration's last voter. (Found by swarm-style testing of the nemesis: an
+// operator's valid removal failed as ReplyInvalid from a removed server.)
+func TestOnlyTheLeaderJudgesARemoval_6(t *testing.T) {
+	stale := Configuration{Voters: []ID{1}, Outgoing: []ID{1, 3}}
+	d := DurableState{HardState: HardState{Term: 1}, Log: []Entry{{Index: 1, Term: 1, Kind: EntryConfig, Data: stale.Encode()}}}
+	n := follower(t, 3, 3, d)
+	out := n.Step(1, admin(1, AdminRemoveServer, 1))
+	if len(out.Replies) != 1 || out.Replies[0].Status != ReplyNotLeader || n.stats.Rejected != 0 {
+		t.Fatalf("follower with configuration %v: replies %+v, rejected %d; want one ReplyNotLeader", n.conf, out.Replies, n.stats.Rejected)
+	}
+	l, _ := makeLeader(t, 1, DurableState{})
+	out = l.Step(l.electionDeadline, admin(1, AdminRemoveServer, 1))
+	if len(out.Replies) != 1 || out.Replies[0].Status != ReplyInvalid {
+		t.Fatalf("leader of voters %v asked to remove its last voter: replies %+v, want ReplyInvalid", l.conf.Voters, out.Replies)
+	}
+}
+
+// §6 with §6.4: a leader answers a change that is already in force (a retry of a finished
+// one) only once a majority confirms it still leads. A deposed leader that has not
+// noticed holds a stale configuration: cut off, it must never tell the operator that a
+// server is already a voter (the real cluster may have removed it since). (Found by the
+// swarm: seed 5883 was told "add-server 2 done" by a stale leader, and 2 stayed a learner.)
+func TestAlreadyDoneNeedsLeadership_6(t *testing.T) {
+	c, l := committedCluster(t, nil)
+	member := ID(int(l)%3 + 1) // a voter of l's configuration
+	c.drop = func(m Message) bool { return m.From == l || m.To == l }
+	c.replies = nil
+	c.step(l, admin(1, AdminAddServer, member))
+	for range 3 {
+		c.now += testHeartbeatInterval
+		c.step(l, Input{Kind: InputWake})
+		c.deliverAll()
+	}
+	if len(c.replies) != 0 {
+		t.Fatalf("a leader cut off from the majority answered that %d is already a voter: %+v", member, c.replies)
+	}
+	c.drop = nil
+	c.now += testHeartbeatInterval
+	c.step(l, Input{Kind: InputWake})
+	c.deliverAll()
+	if r := c.replyTo(99, 1); r.Status != ReplyOK || c.node(l).change.active() {
+		t.Fatalf("once reconnected: reply %+v (change under way: %v), want ok without a change", r, c.node(l).change.active())
 	}
 }

@@ -147,6 +147,7 @@ func (n *Node) appendClients(b []byte, perm []ID) []byte {
 		b = appendString(b, r.key)
 		b = binary.AppendUvarint(b, r.round)
 		b = binary.AppendUvarint(b, uint64(r.readIndex))
+		b = appendFlags(b, r.admin, false)
 	}
 	b = appendID(b, n.transferTarget, perm)
 	b = appendFlags(b, n.timeoutNowSent, false)

@@ -572,6 +572,7 @@ var encodedFields = map[string]fieldChange{
 	"pendingRead.key":       {"leader", prepRead, func(n *Node) { n.reads[0].key += "x" }},
 	"pendingRead.round":     {"leader", prepRead, func(n *Node) { n.reads[0].round++ }},
 	"pendingRead.readIndex": {"leader", prepRead, func(n *Node) { n.reads[0].readIndex++ }},
+	"pendingRead.admin":     {"leader", prepRead, func(n *Node) { n.reads[0].admin = true }},
 }
 
 func prepRead(n *Node) {

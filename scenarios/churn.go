@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"raftsim/node"
 	"raftsim/sim"
+	"raftsim/sim/nemesis"
 )
 
 // churn timings: faults for churnFaultsEnd, then everything heals and the cluster must
@@ -32,22 +32,16 @@ func churn() Scenario {
 			c.Net.TailProbability = 0.02
 		},
 		Script: func(w *sim.World) Assertion {
-			n := &nemesis{}
-			w.At(time.Second, "nemesis", n.act)
+			n := mustNemesis(churnNemesis())
 			var commitsAtHeal int
-			w.At(churnFaultsEnd, "heal everything", func(w *sim.World) {
-				w.Heal()
-				for id := node.ID(1); int(id) <= w.Nodes(); id++ {
-					w.Restart(id)
-				}
-				commitsAtHeal = w.CommittedLen()
-			})
+			n.Start(w, func(w *sim.World) { commitsAtHeal = w.CommittedLen() })
 			expectWithin(w, churnFaultsEnd, churnFaultsEnd+failoverBound, "progress after healing",
 				func(w *sim.World) bool { return leaderExists(w) && w.CommittedLen() > commitsAtHeal },
 				func(w *sim.World) string { return "no leader committing new entries after the faults healed" }, nil)
 			return func(w *sim.World, o *Outcome) error {
-				if n.crashes == 0 || n.partitions == 0 {
-					return fmt.Errorf("the nemesis injected %d crashes and %d partitions; the scenario needs both", n.crashes, n.partitions)
+				crashes, partitions := n.Count(nemesis.Crash), n.Count(nemesis.Partition)+n.Count(nemesis.Isolate)
+				if crashes == 0 || partitions == 0 {
+					return fmt.Errorf("the nemesis injected %d crashes and %d partitions; the scenario needs both", crashes, partitions)
 				}
 				if !converged(w, o) {
 					return fmt.Errorf("the cluster did not converge after healing:\n%s", w.Describe())
@@ -58,43 +52,28 @@ func churn() Scenario {
 	}
 }
 
-// nemesis injects a random fault roughly every second until churnFaultsEnd, drawing only
-// from the world's fault stream.
-type nemesis struct {
-	crashes, partitions int
+// churnNemesis is churn's configuration of the nemesis: from 1 s until churnFaultsEnd, a
+// fault every 0.5-1.5 s: a crash (twice as often as the others; a crashed victim is
+// restarted instead), a restart, a random partition, an isolated server, or a heal; at
+// churnFaultsEnd everything heals.
+func churnNemesis() nemesis.Options {
+	var mix nemesis.Mix
+	mix[nemesis.Crash], mix[nemesis.Restart], mix[nemesis.Partition], mix[nemesis.Isolate], mix[nemesis.Heal] = 2, 1, 1, 1, 1
+	return nemesis.Options{
+		Mix:   mix,
+		Start: time.Second, End: churnFaultsEnd,
+		GapMin: 500 * time.Millisecond, GapMax: 1500 * time.Millisecond,
+		FinalHeal: true,
+		Label:     "nemesis", FinalHealLabel: "heal everything",
+	}
 }
 
-func (n *nemesis) act(w *sim.World) {
-	if w.Now() >= churnFaultsEnd {
-		return
+// mustNemesis builds a nemesis from a scenario's own options, which are valid by
+// construction (the scenarios' tests run every configuration).
+func mustNemesis(o nemesis.Options) *nemesis.Nemesis {
+	n, err := nemesis.New(o)
+	if err != nil {
+		panic("scenarios: invariant broken: a scenario's nemesis options are invalid: " + err.Error())
 	}
-	r := w.FaultRandom()
-	id := node.ID(r.IntN(w.Nodes()) + 1)
-	switch r.IntN(6) {
-	case 0, 1:
-		if w.Up(id) {
-			n.crashes++
-			w.Crash(id)
-		} else {
-			w.Restart(id)
-		}
-	case 2:
-		w.Restart(id)
-	case 3:
-		n.partitions++
-		var side []node.ID
-		for x := node.ID(1); int(x) <= w.Nodes(); x++ {
-			if r.IntN(2) == 0 {
-				side = append(side, x)
-			}
-		}
-		w.Partition(side)
-	case 4:
-		n.partitions++
-		w.Isolate(id)
-	case 5:
-		w.Heal()
-	}
-	next := 500*time.Millisecond + time.Duration(r.Int64N(int64(time.Second)))
-	w.At(w.Now()+next, "nemesis", n.act)
+	return n
 }

@@ -13,13 +13,14 @@
 //
 // The scenarios are grouped by topic, one file each: elections.go, replication.go,
 // safety.go (with Raft's Figure 8), clients.go, compaction.go and membership.go; the
-// randomized ones are churn.go, standard.go (the benchmark workload) and swarm.go.
+// randomized ones are churn.go, standard.go (the benchmark workload) and swarm.go, each a
+// configuration of the one fault generator (package sim/nemesis).
 // probe.go holds what scripts share: polling probes, step watching, common assertions.
 //
 // Determinism: a scenario's script may draw randomness only from the world's streams
 // (World.Random, World.FaultRandom); it runs inside the simulator's single goroutine.
 //
-// Imports: sim, sim/schedule, node, node/kv, linearizability and the standard library. No I/O: callers
+// Imports: sim, sim/schedule, sim/nemesis, node, node/kv, linearizability and the standard library. No I/O: callers
 // write the visualization (WriteVisualization takes an io.Writer).
 package scenarios
 

@@ -176,7 +176,7 @@ func TestShrinkPlantedBugs(t *testing.T) {
 		seed     uint64
 	}{
 		{"no-up-to-date-check", "churn", 16}, {"forget-vote", "churn", 42}, {"early-put-ack", "churn", 5},
-		{"early-put-ack", "swarm", 57}, {"forget-vote", "swarm", 26}, {"no-up-to-date-check", "swarm", 72},
+		{"early-put-ack", "swarm", 57}, {"forget-vote", "swarm", 26}, {"no-up-to-date-check", "swarm", 9},
 	} {
 		b, _ := plantedBugNamed(c.bug)
 		t.Run(fmt.Sprintf("%s/%s/seed=%d", c.bug, c.scenario, c.seed), func(t *testing.T) {

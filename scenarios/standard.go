@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"raftsim/node"
 	"raftsim/sim"
+	"raftsim/sim/nemesis"
 )
 
 // standard is the fixed workload of DESIGN.md's performance budget, so that benchmark
@@ -24,15 +24,7 @@ func standard() Scenario {
 			c.Clients.Stop = 9500 * time.Millisecond
 		},
 		Script: func(w *sim.World) Assertion {
-			for at := 2 * time.Second; at < 10*time.Second; at += 2 * time.Second {
-				w.At(at, "fault", standardFault)
-				w.At(at+time.Second, "heal", func(w *sim.World) {
-					w.Heal()
-					for id := node.ID(1); int(id) <= w.Nodes(); id++ {
-						w.Restart(id)
-					}
-				})
-			}
+			mustNemesis(standardNemesis()).Start(w, nil)
 			return func(w *sim.World, o *Outcome) error {
 				if o.Counts.Commits < 200 {
 					return fmt.Errorf("only %d entries committed in 10 s", o.Counts.Commits)
@@ -47,14 +39,16 @@ func standard() Scenario {
 	}
 }
 
-// standardFault crashes a random node or partitions a random minority away.
-func standardFault(w *sim.World) {
-	r := w.FaultRandom()
-	id := node.ID(r.IntN(w.Nodes()) + 1)
-	if r.IntN(2) == 0 {
-		w.Crash(id)
-		return
+// standardNemesis is standard's configuration of the nemesis: at 2, 4, 6 and 8 s a crash
+// of a random server or a partition cutting a random pair of servers off, each healed
+// (links up, every server restarted) one second later.
+func standardNemesis() nemesis.Options {
+	var mix nemesis.Mix
+	mix[nemesis.Crash], mix[nemesis.PairPartition] = 1, 1
+	return nemesis.Options{
+		Mix:   mix,
+		Start: 2 * time.Second, End: 10 * time.Second,
+		Period: 2 * time.Second, HealAfter: time.Second,
+		Label: "fault", HealLabel: "heal",
 	}
-	other := node.ID((int(id)+r.IntN(w.Nodes()-1))%w.Nodes() + 1) // any node but id
-	w.Partition([]node.ID{id, other})
 }
