@@ -144,7 +144,7 @@ func (n *Node) appendClients(b []byte, perm []ID) []byte {
 		b = binary.AppendUvarint(b, uint64(r.readIndex))
 	}
 	b = appendID(b, n.transferTarget, perm)
-	b = appendFlags(b, n.timeoutNowSent, false)
+	b = appendFlags(b, n.timeoutNowSent, n.readMode == ReadLease && n.leaseRevoked == n.term)
 	if n.transferTarget != None {
 		b = appendAge(b, n.now, n.transferSince, n.electionTimeoutMax)
 	}
