@@ -12,7 +12,8 @@
 // trace hash, and a check that runs out of time is inconclusive, never a pass.
 //
 // The scenarios are grouped by topic, one file each: elections.go, replication.go,
-// safety.go (with Raft's Figure 8), clients.go, compaction.go and membership.go; the
+// safety.go (with Raft's Figure 8), clients.go, clockjump.go (leases and clock steps),
+// compaction.go and membership.go; the
 // randomized ones are churn.go, standard.go (the benchmark workload) and swarm.go.
 // probe.go holds what scripts share: polling probes, step watching, common assertions.
 //
@@ -77,6 +78,7 @@ func All() []Scenario {
 		retryAfterCommit(),
 		staleRead(),
 		leaseBeyondDrift(),
+		clockJump(),
 		pausedLeader(),
 		swarm(),
 		addServer(),
