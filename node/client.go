@@ -95,6 +95,7 @@ func (n *Node) handleRead(req kv.Command) {
 	r := pendingRead{client: req.Client, seq: req.Seq, key: req.Key, readIndex: max(n.commit, n.termStart)}
 	if n.readMode == ReadLease && n.leaseValid() {
 		r.round = 0 // the lease stands in for the round of heartbeats (§6.4.1)
+		n.leaseRead = n.term
 	} else {
 		// Confirm leadership with a broadcast sent after this read arrived (step 2). The
 		// broadcast happens at the end of the step, so reads of one step share it.
@@ -165,9 +166,17 @@ func (n *Node) leaseStart() time.Duration {
 // the acknowledging majority will vote for anyone else within electionTimeoutMin of its
 // own clock, and the lease is shortened by the clock drift bound so that this holds on
 // the leader's clock too.
+//
+// A leadership transfer ends the lease for the rest of the term, from the first
+// MsgTimeoutNow on: the target's vote requests carry the transfer flag, which followers
+// answer even within their lease (thesis §3.10), so a new leader can take office at any
+// moment, and a TimeoutNow delayed or duplicated in the network can still start that
+// election after the transfer was aborted. Reads then go through ReadIndex. (Found by
+// the Lease Safety check: the old leader accepted a read under its lease after the
+// target had taken office.)
 func (n *Node) leaseValid() bool {
 	start := n.leaseStart()
-	return start > 0 && n.now < start+n.leaseDuration && n.commit >= n.termStart
+	return start > 0 && n.now < start+n.leaseDuration && n.commit >= n.termStart && n.leaseRevoked != n.term
 }
 
 // recordAck notes that peer i acknowledged broadcast round r of this term.

@@ -94,6 +94,7 @@ type Node struct {
 	transferTarget ID
 	transferSince  time.Duration
 	timeoutNowSent bool
+	leaseRevoked   Term // the term in which this leader sent MsgTimeoutNow: it has no lease in it (leaseValid)
 	waiters        []waiter
 	reads          []pendingRead
 
@@ -107,6 +108,7 @@ type Node struct {
 	replies       []Reply   // reused across steps: Output.Replies
 	commands      []AppliedCommand
 	proposal      Proposal
+	leaseRead     Term // Output.LeaseRead
 
 	// dur is the asynchronous storage state (Config.AsyncStorage, durability.go); nil on
 	// a synchronous disk, so that the common node stays small.
@@ -477,6 +479,7 @@ func (n *Node) beginStep(now time.Duration) {
 	n.readBroadcast = false
 	n.installed = nil
 	n.proposal = Proposal{}
+	n.leaseRead = 0
 }
 
 // noteWritten records that the log was written from index i on during this step.
@@ -511,6 +514,7 @@ func (n *Node) finishStep() Output {
 		WakeAt:    n.electionDeadline,
 	}
 	out.HardStateChanged = out.HardState != n.stepHardState
+	out.LeaseRead = n.leaseRead
 	out.InstallSnapshot = n.installed
 	out.SaveSnapshot = save
 	if n.written != 0 {

@@ -150,7 +150,7 @@ func (n *Node) appendClients(b []byte, perm []ID) []byte {
 		b = appendFlags(b, r.admin, false)
 	}
 	b = appendID(b, n.transferTarget, perm)
-	b = appendFlags(b, n.timeoutNowSent, false)
+	b = appendFlags(b, n.timeoutNowSent, n.readMode == ReadLease && n.leaseRevoked == n.term)
 	if n.transferTarget != None {
 		b = appendAge(b, n.now, n.transferSince, n.electionTimeoutMax)
 	}

@@ -525,6 +525,7 @@ var encodedFields = map[string]fieldChange{
 	"Node.transferTarget": {"leader", nil, prepTransfer},
 	"Node.transferSince":  {"leader", prepTransfer, func(n *Node) { n.transferSince -= time.Millisecond }},
 	"Node.timeoutNowSent": {"leader", prepTransfer, func(n *Node) { n.timeoutNowSent = true }},
+	"Node.leaseRevoked":   {"leader", func(n *Node) { n.readMode = ReadLease }, func(n *Node) { n.leaseRevoked = n.term }},
 	"Node.waiters":        {"leader", nil, func(n *Node) { n.waiters = []waiter{{client: 1, seq: 9}} }},
 	"Node.reads":          {"leader", nil, func(n *Node) { n.reads = []pendingRead{{client: 1, seq: 9}} }},
 
@@ -632,6 +633,7 @@ var omittedFields = map[string]omittedField{
 	"Node.replies":       {whyStep + " (Output.Replies)", noEffect("leader", func(n *Node) { n.replies = make([]Reply, 1) })},
 	"Node.commands":      {whyStep + " (Output.Commands)", noEffect("leader", func(n *Node) { n.commands = make([]AppliedCommand, 1) })},
 	"Node.proposal":      {whyStep + " (Output.Proposal)", noEffect("leader", func(n *Node) { n.proposal.Accepted = true })},
+	"Node.leaseRead":     {whyStep + " (Output.LeaseRead)", noEffect("leader", func(n *Node) { n.leaseRead = n.term })},
 	"Node.stats":         {"counters for the host, never read by the node", noEffect("leader", func(n *Node) { n.stats.Elections++ })},
 	"Entry.Index": {"implied by the position in the log (raftLog's invariant); AppendMessage and AppendDurableState encode it",
 		noEffect("follower", func(n *Node) { n.log.entries = withEntry(n, 1, func(e *Entry) { e.Index += 5 }) })},

@@ -103,6 +103,7 @@ func (n *Node) maybeSendTimeoutNow(i int) {
 		return
 	}
 	n.timeoutNowSent = true
+	n.leaseRevoked = n.term // the target's votes now bypass the followers' leases (leaseValid)
 	n.send(Message{Type: MsgTimeoutNow, To: n.transferTarget, Term: n.term})
 }
 

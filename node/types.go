@@ -565,6 +565,13 @@ type Output struct {
 	// nothing that depends on it, and its responses wait (they leave in the output of the
 	// InputDurable step). On a synchronous disk Write is 0 and the host writes at once.
 	Write uint64
+
+	// LeaseRead is the term of the lease under which this step accepted a read without a
+	// round of heartbeats (ReadLease, thesis §6.4.1), 0 if it accepted none. The read is
+	// answered at once or, behind earlier reads, later; by accepting it the leader
+	// vouches that, now, no server leads a higher term (the Lease Safety check holds it
+	// to that). It is a report for checkers: a host has nothing to do with it.
+	LeaseRead Term
 }
 
 // View is a read-only look at a node's state, for checkers and traces. Log shares the

@@ -12,9 +12,10 @@
 // trace hash, and a check that runs out of time is inconclusive, never a pass.
 //
 // The scenarios are grouped by topic, one file each: elections.go, replication.go,
-// safety.go (with Raft's Figure 8), clients.go, compaction.go and membership.go; the
-// randomized ones are churn.go, standard.go (the benchmark workload) and swarm.go, each a
-// configuration of the one fault generator (package sim/nemesis).
+// safety.go (with Raft's Figure 8), clients.go, clockjump.go (leases and clock steps),
+// compaction.go and membership.go; the randomized ones are churn.go, standard.go (the
+// benchmark workload) and swarm.go, each a configuration of the one fault generator
+// (package sim/nemesis).
 // probe.go holds what scripts share: polling probes, step watching, common assertions.
 //
 // Determinism: a scenario's script may draw randomness only from the world's streams
@@ -78,6 +79,7 @@ func All() []Scenario {
 		retryAfterCommit(),
 		staleRead(),
 		leaseBeyondDrift(),
+		clockJump(),
 		pausedLeader(),
 		swarm(),
 		addServer(),

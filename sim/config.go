@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"raftsim/netsim"
@@ -126,12 +127,29 @@ type Clients struct {
 	NoHistory bool
 }
 
-// Clocks configures the hosts' clocks. Each node's clock runs at rate 1+d, with d drawn
-// once per node, from its own stream, uniformly in [-DriftMax, DriftMax]; its local time is
-// offset + virtual time * rate, with offset 0 at the start. Scenarios can change a clock's
-// rate and make it jump forward (World.SetClockRate, World.JumpClock).
+// Clocks configures the hosts' clocks (see clock.go). Each host has a monotonic clock and
+// a wall clock, which run at one rate 1+d, with d drawn once per node, from its own
+// stream, uniformly in [-DriftMax, DriftMax]. The monotonic clock reads virtual time *
+// rate, 0 at the start; the wall clock reads that plus an offset, which starts at a date
+// far from zero and is stepped, forward or backward, by World.JumpClock. Scenarios can
+// also change a clock's rate (World.SetClockRate). The Lease Safety check fails a run
+// only while the clocks the servers read keep the bound this sets (rates within
+// [1-DriftMax, 1+DriftMax], never stepped; see World.checkLease).
 type Clocks struct {
 	DriftMax float64 // in [0, 1): 0.01 means each clock runs up to 1% fast or slow
+	// Adversarial puts every clock at an edge of the bound instead of drawing its rate:
+	// 1-DriftMax while its server leads (its lease lasts as long as the bound allows, in
+	// real time) and 1+DriftMax otherwise (a follower's election timer runs out as soon
+	// as the bound allows), switching when leadership moves. It is the worst case a lease
+	// computed for DriftMax must survive. With DriftMax 0 it changes nothing.
+	Adversarial bool
+	// WallClockServers lists the servers whose timers (election timeout, heartbeats,
+	// lease) read their host's wall clock, which JumpClock steps forward and back. The
+	// others, by default all, read the monotonic clock, as real servers do (etcd, and any
+	// Go program timing with time.Since), and see nothing of a wall-clock step. A server
+	// timing its lease on the wall clock extends the lease by every backward step: a
+	// design error, kept so that a scenario (clock-jump) can show what it costs.
+	WallClockServers []node.ID
 }
 
 // Workload describes the built-in proposer: it proposes a fresh, unique command every
@@ -216,6 +234,11 @@ func (c *Config) Validate() error {
 	}
 	if d := c.Clocks.DriftMax; !(d >= 0 && d < 1) { // also rejects NaN
 		return fmt.Errorf("sim: config: Clocks.DriftMax must be in [0, 1), got %v", d)
+	}
+	for i, id := range c.Clocks.WallClockServers {
+		if id < 1 || int(id) > c.Nodes+c.Spares || slices.Contains(c.Clocks.WallClockServers[:i], id) {
+			return fmt.Errorf("sim: config: Clocks.WallClockServers must list distinct servers of 1..%d, got %v", c.Nodes+c.Spares, c.Clocks.WallClockServers)
+		}
 	}
 	return c.nodeConfig(1, 0).Validate()
 }

@@ -118,12 +118,26 @@
 // cut clients off). Isolate, CutOneWay and Bridge take server or client addresses; Isolate
 // of a server also cuts it from every client.
 //
-// Clocks (Config.Clocks). Each host's clock is piecewise linear: rate 1+d, d drawn per node
-// from its own stream in [-DriftMax, DriftMax], reading 0 at virtual time 0. SetClockRate
-// and JumpClock (forward only) start a new piece at the current reading, so the clock is
-// monotonic. A node's WakeAt is a local time; the host converts it to the earliest virtual
-// time at which the local clock reaches it (rounding up, never early), and moves the wake
-// event when the clock changes. The clock survives crashes (it is the machine's).
+// Clocks (Config.Clocks; clock.go). Each host has a monotonic clock and a wall clock, as a
+// real machine does. The monotonic clock is piecewise linear: rate 1+d, d drawn per node
+// from its own stream in [-DriftMax, DriftMax] (or, with Clocks.Adversarial, at an edge of
+// the bound by role: the leader slow, the others fast), reading 0 at virtual time 0;
+// SetClockRate starts a new piece at the current reading, so it never goes back. The wall
+// clock is the monotonic reading plus an offset that JumpClock steps, forward or backward
+// (an NTP step). A server's timers read the monotonic clock, unless it is one of
+// Clocks.WallClockServers: then they read the wall clock, and see it go back; the node
+// accepts that (its timers fire late, never early), but its lease then promises nothing.
+// A node's WakeAt is a local time on the clock it reads; the host converts it to the
+// earliest virtual time at which that clock reaches it (rounding up, never early), and
+// moves the wake event when the clock changes. The clocks survive crashes (they are the
+// machine's).
+//
+// Lease Safety (check.Checker.Lease, World.checkLease). After a step that accepted a read
+// under a lease (node.Output.LeaseRead), the world checks that no leader of a higher term
+// has taken office. While the clocks the servers read keep the bound of Clocks (rates in
+// [1-DriftMax, 1+DriftMax], never stepped), a violation fails the run; once a scenario has
+// taken one beyond it, violations are counted and the first kept (Result.LeaseViolation),
+// for the scenario to assert on. Under a schedule's abstract time the check does not run.
 //
 // Work Bound (Config.WorkLimits). After every event the world counts events and server
 // messages per window of virtual time and packets in flight; over ten times what a healthy

@@ -396,7 +396,7 @@ func CheckNames() []string {
 		check.ElectionSafety, check.LeaderAppendOnly, check.LogMatching, check.LeaderCompleteness,
 		check.CurrentTermCommit, check.CommitAgreement, check.StateMachineSafety, check.MonotonicIndexes,
 		check.OneVotePerTerm, check.LogWrite, check.ExactlyOnce, check.SnapshotSafety, "Durable State", RecoveryCheck,
-		check.CommitQuorum, check.ElectionQuorum, TransferLiveness,
+		check.CommitQuorum, check.ElectionQuorum, TransferLiveness, check.LeaseSafety,
 	}
 }
 

@@ -131,6 +131,12 @@ func (w *World) step(h *machine, in node.Input) node.Output {
 	}
 	h.applied += uint64(len(out.Apply))
 	w.counts.Applied += uint64(len(out.Apply))
+	if out.LeaseRead != 0 {
+		w.checkLease(h, out.LeaseRead)
+	}
+	if w.cfg.Clocks.Adversarial && (v.Role == node.Leader) != (h.lastRole == node.Leader) {
+		w.adversary(h, v.Role == node.Leader)
+	}
 	w.observeRole(h, &v)
 	if w.cfg.Trace != nil {
 		w.traceStep(h, &out, &v)

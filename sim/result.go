@@ -40,6 +40,11 @@ type Result struct {
 	// FinalConfig is the configuration in force at the end of the run, as
 	// World.Configuration computes it (the basis of World.Voters).
 	FinalConfig node.Configuration
+
+	// LeaseViolation is the first Lease Safety violation of a run whose clocks had left
+	// the bound the leases rely on (see World.checkLease), where it does not fail the
+	// run; nil if none. Counts.LeaseViolations counts them.
+	LeaseViolation *Failure
 }
 
 // TermSummary is one term of a run, as the story tells it.
@@ -101,6 +106,12 @@ type Counts struct {
 	PeakWindowEvents   uint64
 	PeakWindowMessages uint64
 	PeakInFlight       uint64
+
+	// Leases (thesis §6.4.1): reads servers accepted under a lease (node.Output.LeaseRead),
+	// and of those, how many broke Lease Safety in a run whose clocks had left the bound
+	// (Result.LeaseViolation; within it, the first one fails the run).
+	LeaseReads      uint64
+	LeaseViolations uint64
 }
 
 // Failure describes the first check that failed.

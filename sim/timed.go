@@ -94,9 +94,10 @@ func newTimedRun(w *World, record func(schedule.Action), s *schedule.Schedule) (
 	t.fateAt = make([]int, len(t.sent))
 	t.ops = make([][]*schedule.Action, w.cfg.Clients.Count)
 	t.opAt = make([]int, w.cfg.Clients.Count)
+	wall := make([]time.Duration, len(w.hosts)+1) // per server: the sum of its clock-jumps so far
 	for i := range s.Actions {
 		a := &s.Actions[i]
-		if msg := w.fitTimed(a); msg != "" {
+		if msg := w.fitTimed(a, wall); msg != "" {
 			return nil, s.ActionError(i, msg)
 		}
 		switch a.Kind {
@@ -112,16 +113,22 @@ func newTimedRun(w *World, record func(schedule.Action), s *schedule.Schedule) (
 	return t, nil
 }
 
-// fitTimed says why a timed action does not fit w's cluster, or "".
-func (w *World) fitTimed(a *schedule.Action) string {
+// fitTimed says why a timed action does not fit w's cluster, or "". wall holds, per
+// server, the sum of the clock-jumps of the actions before a (file order is time order),
+// and takes a's: the wall clock, which reads wallEpoch at the start and only gains
+// between jumps, must stay above zero.
+func (w *World) fitTimed(a *schedule.Action, wall []time.Duration) string {
 	for _, e := range w.timedEndpoints(a) {
 		if w.address(e) == 0 {
 			return fmt.Sprintf("%v is not in this run (servers n1..n%d, clients c1..c%d, admin)", e, len(w.hosts), w.cfg.Clients.Count)
 		}
 	}
 	switch {
-	case a.Kind == schedule.ActionClockJump && a.Duration < 0:
-		return "a clock-jump by a negative duration: the simulator's clocks only jump forward (the node's contract assumes a monotonic clock)"
+	case a.Kind == schedule.ActionClockJump && wall[a.Node]+a.Duration <= -wallEpoch:
+		return fmt.Sprintf("a clock-jump back by %v, after jumps of %v in all: the wall clock reads %v at the start, and may not be stepped to zero or below",
+			-a.Duration, wall[a.Node], wallEpoch)
+	case a.Kind == schedule.ActionClockJump:
+		wall[a.Node] += a.Duration
 	case a.Kind == schedule.ActionInvoke && (a.Client < 1 || a.Client > w.cfg.Clients.Count):
 		return fmt.Sprintf("c%d is not a client of this run (clients c1..c%d)", a.Client, w.cfg.Clients.Count)
 	}

@@ -145,7 +145,7 @@ func TestTimedReplayFollowsTheSchedule(t *testing.T) {
 }
 
 // TestTimedReplayRefusesMisfits: a schedule naming a server or client the run does not
-// have, or a backward clock jump, is refused before the run.
+// have, or a clock jump back past the wall clock's epoch, is refused before the run.
 func TestTimedReplayRefusesMisfits(t *testing.T) {
 	cfg := timedConfig()
 	for _, tt := range []struct {
@@ -155,7 +155,7 @@ func TestTimedReplayRefusesMisfits(t *testing.T) {
 		{schedule.Action{Kind: schedule.ActionCrash, Node: 4}, "n4 is not in this run"},
 		{schedule.Action{Kind: schedule.ActionInvoke, Client: 3, Key: "k0"}, "c3 is not a client of this run"},
 		{schedule.Action{Kind: schedule.ActionPacket, From: schedule.ServerEndpoint(1), To: schedule.ClientEndpoint(5), Packet: 1}, "c5 is not in this run"},
-		{schedule.Action{Kind: schedule.ActionClockJump, Node: 1, Duration: -time.Second}, "only jump forward"},
+		{schedule.Action{Kind: schedule.ActionClockJump, Node: 1, Duration: -wallEpoch}, "may not be stepped to zero or below"},
 	} {
 		c := cfg
 		c.Replay = &schedule.Schedule{Version: schedule.VersionTimed, Seed: 1, Actions: []schedule.Action{tt.a}}

@@ -76,6 +76,8 @@ type World struct {
 	// commitSeen is the committed index it covers (see observeCommits).
 	termCommits []termRange
 	commitSeen  node.Index
+
+	leases leaseWatch // Lease Safety's view of the clocks (clock.go)
 }
 
 // action is a scheduled scenario step.
@@ -114,7 +116,7 @@ func newWorld(cfg Config, sched *scheduled) (*World, error) {
 	w.load.init(cfg.Load, deriveSeed(cfg.Seed, streamWorkload, 0, 0), cfg.Nodes, servers)
 	w.hosts = make([]*machine, servers)
 	for i := range w.hosts {
-		w.hosts[i] = &machine{id: node.ID(i + 1), unit: host.New(node.ID(i + 1)), clock: newClock(cfg.Clocks.DriftMax, deriveSeed(cfg.Seed, streamClock, uint64(i+1), 0))}
+		w.hosts[i] = &machine{id: node.ID(i + 1), unit: host.New(node.ID(i + 1)), clock: newClock(&cfg.Clocks, node.ID(i+1), deriveSeed(cfg.Seed, streamClock, uint64(i+1), 0))}
 		if i >= cfg.Nodes {
 			w.check.Spare(node.ID(i + 1))
 		}
@@ -246,6 +248,7 @@ func (w *World) result() Result {
 		History:         w.history,
 		Annotations:     w.annotations(),
 		FinalConfig:     w.Configuration(),
+		LeaseViolation:  w.leases.first,
 	}
 }
 

@@ -231,8 +231,10 @@
 //	at TIME clock-rate SERVER RATE    the server's clock runs at RATE local seconds per
 //	                                    virtual second: positive and finite, written
 //	                                    DIGITS[.DIGITS][e[+|-]DIGITS] (1.05, 2e-06)
-//	at TIME clock-jump SERVER D       the server's clock jumps by D: a nonzero Go duration,
-//	                                    with - for a backward jump (-200ms)
+//	at TIME clock-jump SERVER D       the server's wall clock is stepped by D (an NTP step):
+//	                                    a nonzero Go duration, with - for a backward
+//	                                    jump (-200ms); a server timing on its monotonic
+//	                                    clock, the default, sees nothing (sim.JumpClock)
 //	packet FROM->TO #N FATE           what the network did with packet N of the link
 //
 // A partition lists one group or more, each of one endpoint or more, and an endpoint at
