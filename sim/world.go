@@ -76,6 +76,9 @@ type World struct {
 	// commitSeen is the committed index it covers (see observeCommits).
 	termCommits []termRange
 	commitSeen  node.Index
+
+	// oracles are the checks that need the world's knowledge (stability.go, liveness.go).
+	oracles oracles
 }
 
 // action is a scheduled scenario step.
@@ -118,7 +121,9 @@ func newWorld(cfg Config, sched *scheduled) (*World, error) {
 		if i >= cfg.Nodes {
 			w.check.Spare(node.ID(i + 1))
 		}
+		w.check.Bootstrap(node.ID(i+1), node.Configuration{Voters: cfg.nodeConfig(node.ID(i+1), 0).Peers})
 	}
+	w.initOracles()
 	if cfg.Record != nil || cfg.Replay != nil {
 		if w.timed, err = newTimedRun(w, cfg.Record, cfg.Replay); err != nil {
 			return nil, err
@@ -200,6 +205,7 @@ func (w *World) Run() (res Result) {
 		}
 		w.process(w.queue.pop())
 		w.budgetEvent()
+		w.afterEvent()
 		if n%interruptEvery == 0 && w.cfg.Interrupt != nil && !w.stopped && w.cfg.Interrupt() {
 			w.interrupted, w.stopped = true, true
 			w.tracef(0, "interrupted from outside the run (Config.Interrupt)")
@@ -208,6 +214,7 @@ func (w *World) Run() (res Result) {
 	if w.failure == nil && !w.interrupted {
 		if !w.stopped {
 			w.now = w.cfg.Duration
+			w.afterEvent()
 		}
 		w.finalCheck()
 	}
