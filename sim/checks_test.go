@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -490,6 +491,35 @@ func TestPlantedBugsCaught(t *testing.T) {
 				t.Errorf("check %q is not in CheckNames() %v, or has no rule (%q)", r.Failure.Check, CheckNames(), r.Failure.Rule)
 			}
 			t.Logf("caught: %v", r.Failure)
+		})
+	}
+}
+
+// TestTransfersJudgedUnderPerfectConditions: on a perfect network, with every combination
+// of PreVote and CheckQuorum, leadership moves around the cluster every 400 ms under
+// client load; Transfer Outcome judges every transfer (the target takes office) and
+// nothing fires on the correct node.
+func TestTransfersJudgedUnderPerfectConditions(t *testing.T) {
+	for _, combo := range []struct{ preVote, checkQuorum bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		t.Run(fmt.Sprintf("prevote=%v,checkquorum=%v", combo.preVote, combo.checkQuorum), func(t *testing.T) {
+			judged := 0
+			for seed := uint64(1); seed <= 5; seed++ {
+				cfg := reliableConfig()
+				cfg.Seed, cfg.Duration = seed, 5*time.Second
+				cfg.Node.PreVote, cfg.Node.CheckQuorum = combo.preVote, combo.checkQuorum
+				w := mustNew(t, cfg)
+				for at := time.Second; at < cfg.Duration; at += 400 * time.Millisecond {
+					atLeader(w, at, func(w *World, _, f node.ID) { w.Transfer(f) })
+				}
+				if r := w.Run(); r.Failure != nil {
+					t.Fatalf("seed %d: %v", seed, r.Failure)
+				}
+				judged += w.OracleCoverage().Transfers
+			}
+			if judged < 5*9 {
+				t.Fatalf("Transfer Outcome judged %d transfers of %d", judged, 5*10)
+			}
+			t.Logf("%d transfers judged", judged)
 		})
 	}
 }

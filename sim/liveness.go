@@ -81,6 +81,8 @@ type liveness struct {
 	clockT, clockLocal     []time.Duration // the clock's sample: local reading at virtual time
 	clockRate              []float64
 	sets                   []healthySet // the healthy sets and since when
+	spare                  []healthySet // the other buffer of sets
+	masks                  []uint64     // a buffer for the healthy sets' masks
 	cs                     check.ClusterState
 }
 
@@ -226,12 +228,13 @@ func (w *World) recomputeHealth() {
 			l.jumped[i] = false
 		}
 	}
-	var masks []uint64
+	masks := l.masks[:0]
 	if w.networkHealthy() {
-		masks = check.HealthyMajorities(cs)
+		masks = check.AppendHealthyMajorities(masks, cs)
 	}
+	l.masks = masks
 	old := l.sets
-	l.sets = make([]healthySet, 0, len(masks))
+	l.sets, l.spare = l.spare[:0], old // two buffers, swapped at every recompute
 	k := 0
 	for _, m := range masks { // both lists ascend by mask
 		since := w.now

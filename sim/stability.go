@@ -76,7 +76,7 @@ func (w *World) observeStep(h *machine, in *node.Input, out *node.Output, v *nod
 		w.failWith(x)
 	}
 	if w.sched == nil {
-		w.observeTransferOutcome(h, in, out, v)
+		w.observeTransferOutcome(h, out, v)
 	}
 }
 
@@ -108,7 +108,7 @@ func (w *World) describeStanding(sender, leader node.ID) string {
 // observeTransferOutcome follows leadership transfers for Transfer Outcome through h's
 // views: a transfer starts (judged only if the world is perfect then), is aborted, ends
 // with h leaving office, or a server takes office.
-func (w *World) observeTransferOutcome(h *machine, in *node.Input, out *node.Output, v *node.View) {
+func (w *World) observeTransferOutcome(h *machine, out *node.Output, v *node.View) {
 	o := &w.oracles
 	t := &o.transfer
 	id := h.id
@@ -133,7 +133,9 @@ func (w *World) observeTransferOutcome(h *machine, in *node.Input, out *node.Out
 		switch {
 		case v.Role == node.Leader && v.Term == wasTerm:
 			t.Ended(id, wasTerm)
-		case v.Term > wasTerm && in.Kind == node.InputMessage && in.Message.Type == node.MsgVote && in.Message.From == was && v.Term == wasTerm+1:
+		case v.Term == wasTerm+1:
+			// The target's election's term (its RequestVote, or a reply of a server that
+			// voted for it): under perfect conditions nobody else campaigns.
 			t.SteppedDown(w.now, id, v.Term)
 		default:
 			t.Unhealthy() // it left office for another reason than its target's election

@@ -66,17 +66,23 @@ func (cs *ClusterState) both(a, b node.ID) bool { return cs.Link(a, b) && cs.Lin
 // up-to-date log can collect the votes of all the others. It enumerates the subsets of
 // the usable voters: at most maxHealthServers of them are considered (more: none is
 // healthy, so the check is silent for larger clusters).
-func HealthyMajorities(cs *ClusterState) []uint64 {
-	var cand []node.ID
+func HealthyMajorities(cs *ClusterState) []uint64 { return AppendHealthyMajorities(nil, cs) }
+
+// AppendHealthyMajorities is HealthyMajorities appending to out, ascending by mask.
+func AppendHealthyMajorities(out []uint64, cs *ClusterState) []uint64 {
+	var buf [maxHealthServers]node.ID
+	cand := buf[:0]
 	for id := 1; id < len(cs.Usable); id++ {
 		if cs.Usable[id] && cs.votes(node.ID(id)) {
+			if len(cand) == maxHealthServers || id >= 64 {
+				return out
+			}
 			cand = append(cand, node.ID(id))
 		}
 	}
-	if len(cand) == 0 || len(cand) > maxHealthServers || len(cs.Usable) > 64 {
-		return nil
+	if len(cand) == 0 {
+		return out
 	}
-	var out []uint64
 	for sub := uint64(1); sub < 1<<len(cand); sub++ {
 		var mask uint64
 		for k, id := range cand {
@@ -157,8 +163,9 @@ type LivenessWatch struct {
 	episodes int
 }
 
-// Episodes is how many times a deadline started to run (a healthy majority without a
-// leader in office): how much a run exercised the check.
+// Episodes is how many times a deadline started to run after the first warm-up (a healthy
+// majority without a leader in office, other than at boot): how much a run exercised the
+// check.
 func (l *LivenessWatch) Episodes() int { return l.episodes }
 
 // Observe records the world at virtual time now: healthy, and the start of the oldest
@@ -170,8 +177,8 @@ func (l *LivenessWatch) Observe(now time.Duration, healthy bool, since time.Dura
 	}
 	_, had := l.Deadline()
 	l.healthy, l.since, l.set, l.led = healthy, since, set, led
-	if _, has := l.Deadline(); has && !had {
-		l.episodes++
+	if _, has := l.Deadline(); has && !had && now > l.Warmup {
+		l.episodes++ // not the boot, which starts every run without a leader
 	}
 }
 
