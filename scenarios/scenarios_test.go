@@ -88,8 +88,8 @@ func testSeeds() []uint64 {
 // go test ./scenarios -run 'TestScenarios/leader-crash' -seeds 200. The seeds of one
 // scenario run one after another; the scenarios run in parallel.
 func TestScenarios(t *testing.T) {
-	seeds := testSeeds()
 	for _, sc := range All() {
+		seeds := testSeedsFor(sc.Name) // quickSeeds, or more for some (seeds_test.go)
 		t.Run(sc.Name, func(t *testing.T) {
 			t.Parallel()
 			failures := 0

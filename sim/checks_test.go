@@ -2,12 +2,15 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"raftsim/node"
+	"raftsim/node/kv"
+	"raftsim/sim/check"
 )
 
 // hookServer wraps a real raftsim node and lets a test tamper with its outputs and views:
@@ -308,5 +311,215 @@ func TestFirstFailureIsKept(t *testing.T) {
 	r := w.Run()
 	if r.Failure == nil || r.Failure.Check != "probe" {
 		t.Errorf("failure %v, want the first one (probe)", r.Failure)
+	}
+}
+
+// planted is a raftsim node with a planted bug: edit rewrites its configuration at boot,
+// before (if not nil) may replace a step (skip: the node does not see the input), after
+// rewrites a step's output, view rewrites its views.
+type planted struct {
+	n      *node.Node
+	before func(n *node.Node, in node.Input) (out node.Output, skip bool)
+	after  func(n *node.Node, in node.Input, out *node.Output)
+	view   func(v node.View) node.View
+}
+
+func (p *planted) Step(now time.Duration, in node.Input) node.Output {
+	if p.before != nil {
+		if out, skip := p.before(p.n, in); skip {
+			return out
+		}
+	}
+	out := p.n.Step(now, in)
+	if p.after != nil {
+		p.after(p.n, in, &out)
+	}
+	return out
+}
+
+func (p *planted) View() node.View {
+	if p.view != nil {
+		return p.view(p.n.View())
+	}
+	return p.n.View()
+}
+
+// bug is a planted bug: how it changes each server.
+type bug struct {
+	edit   func(c *node.Config)
+	before func(n *node.Node, in node.Input) (node.Output, bool)
+	after  func(n *node.Node, in node.Input, out *node.Output)
+	view   func(v node.View) node.View
+}
+
+// newServer returns a NewServer that plants b in every server.
+func (b bug) newServer() func(node.Config, node.DurableState) (Server, error) {
+	return func(c node.Config, d node.DurableState) (Server, error) {
+		if b.edit != nil {
+			b.edit(&c)
+		}
+		n, err := node.New(c, d)
+		if err != nil {
+			return nil, err
+		}
+		return &planted{n: n, before: b.before, after: b.after, view: b.view}, nil
+	}
+}
+
+// fiveVoters is the configuration of servers 1..5.
+var fiveVoters = node.Configuration{Voters: []node.ID{1, 2, 3, 4, 5}}
+
+// atLeader runs fn at virtual time t with the leader then and a follower (the leader's
+// next server), failing the run if there is no leader.
+func atLeader(w *World, t time.Duration, fn func(w *World, leader, follower node.ID)) {
+	w.At(t, "planted-bug script", func(w *World) {
+		l := w.Leader()
+		if l == node.None {
+			w.Failf("script", "no leader at %v", w.Now())
+			return
+		}
+		fn(w, l, l%5+1)
+	})
+}
+
+// TestPlantedBugsCaught runs real clusters whose servers carry one planted bug each:
+// the check named must catch it, and the same run without the bug passes.
+func TestPlantedBugsCaught(t *testing.T) {
+	tests := []struct {
+		name   string
+		checks []string // the bug may surface as any of these
+		config func(c *Config)
+		bug    bug
+		script func(w *World)
+	}{
+		{"a server that keeps reporting its bootstrap configuration", []string{check.ConfigInForce},
+			func(c *Config) { c.Spares = 1 },
+			bug{view: func(v node.View) node.View {
+				if v.ID <= 5 {
+					v.Config = fiveVoters
+				}
+				return v
+			}},
+			func(w *World) { w.At(time.Second, "add", func(w *World) { w.Admin(node.AdminAddServer, 6, nil) }) }},
+		{"a server that counts votes and replicas in a smaller configuration than its log's", []string{check.ElectionQuorum, check.CommitQuorum},
+			func(c *Config) {
+				c.Clients.Count = 0
+				c.Load = Workload{IntervalMin: 5 * time.Millisecond, IntervalMax: 20 * time.Millisecond}
+			},
+			bug{edit: func(c *node.Config) { c.Peers = []node.ID{1, 2, 3} },
+				view: func(v node.View) node.View { v.Config, v.Peers = fiveVoters, fiveVoters.Voters; return v }},
+			nil},
+		{"a leader that confirms reads in a smaller configuration than its log's", []string{check.ReadQuorum},
+			func(c *Config) { c.Clients.PutWeight, c.Clients.AppendWeight = 0, 0 },
+			bug{edit: func(c *node.Config) { c.Peers = []node.ID{1, 2, 3} },
+				view: func(v node.View) node.View { v.Config, v.Peers = fiveVoters, fiveVoters.Voters; return v }},
+			nil},
+		{"a leader that answers reads without confirming its leadership", []string{check.ReadQuorum},
+			nil,
+			bug{after: func(n *node.Node, in node.Input, out *node.Output) {
+				if in.Kind == node.InputClient && in.Request.Op == kv.OpGet && n.View().Role == node.Leader {
+					out.Replies = append(out.Replies, node.Reply{Client: in.Request.Client, Seq: in.Request.Seq, Status: node.ReplyOK,
+						Value: n.View().Store.Get(in.Request.Key)})
+				}
+			}},
+			nil},
+		{"a leader that forgets CheckQuorum", []string{check.LeaderQuorum},
+			func(c *Config) { c.Node.CheckQuorum = true },
+			bug{edit: func(c *node.Config) { c.CheckQuorum = false }},
+			func(w *World) { atLeader(w, time.Second, func(w *World, l, _ node.ID) { w.Isolate(l) }) }},
+		{"a follower that grants pre-votes while it hears its leader", []string{check.Stability},
+			func(c *Config) { c.Node.PreVote = true },
+			bug{after: func(n *node.Node, in node.Input, out *node.Output) {
+				if m := in.Message; in.Kind == node.InputMessage && m.Type == node.MsgPreVote {
+					out.Messages = append(out.Messages, node.Message{Type: node.MsgPreVoteResp, From: m.To, To: m.From, Term: m.Term, Success: true})
+				}
+			}},
+			func(w *World) { atLeader(w, time.Second, func(w *World, l, f node.ID) { w.Cut(l, f) }) }},
+		{"a follower that takes a disruptor's term while it hears its leader", []string{check.Stability},
+			func(c *Config) { c.Node.CheckQuorum = true },
+			bug{edit: func(c *node.Config) { c.CheckQuorum = false }},
+			func(w *World) { atLeader(w, time.Second, func(w *World, l, f node.ID) { w.Cut(l, f) }) }},
+		{"a transfer target that asks only the old leader for its vote", []string{check.TransferOutcome},
+			nil,
+			bug{after: func(n *node.Node, in node.Input, out *node.Output) {
+				if in.Kind != node.InputMessage || in.Message.Type != node.MsgTimeoutNow {
+					return
+				}
+				kept := out.Messages[:0]
+				for _, m := range out.Messages {
+					if m.Type != node.MsgVote || m.To == in.Message.From {
+						kept = append(kept, m)
+					}
+				}
+				out.Messages = kept
+			}},
+			func(w *World) { atLeader(w, time.Second, func(w *World, l, f node.ID) { w.Transfer(f) }) }},
+		{"followers that never time out", []string{check.HealthyLiveness},
+			nil,
+			bug{before: func(n *node.Node, in node.Input) (node.Output, bool) {
+				return node.Output{}, in.Kind == node.InputWake && n.View().Role != node.Leader
+			}},
+			nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := reliableConfig()
+			cfg.Duration = 6 * time.Second
+			if tt.config != nil {
+				tt.config(&cfg)
+			}
+			run := func(planted bool) Result {
+				c := cfg
+				if planted {
+					c.NewServer = tt.bug.newServer()
+				}
+				w := mustNew(t, c)
+				if tt.script != nil {
+					tt.script(w)
+				}
+				return w.Run()
+			}
+			if r := run(false); r.Failure != nil {
+				t.Fatalf("without the bug: %v", r.Failure)
+			}
+			r := run(true)
+			checkStopped(t, cfg, r)
+			if !slices.Contains(tt.checks, r.Failure.Check) {
+				t.Fatalf("failure %v, want one of %v", r.Failure, tt.checks)
+			}
+			if !slices.Contains(CheckNames(), r.Failure.Check) || r.Failure.Rule == "" {
+				t.Errorf("check %q is not in CheckNames() %v, or has no rule (%q)", r.Failure.Check, CheckNames(), r.Failure.Rule)
+			}
+			t.Logf("caught: %v", r.Failure)
+		})
+	}
+}
+
+// TestTransfersJudgedUnderPerfectConditions: on a perfect network, with every combination
+// of PreVote and CheckQuorum, leadership moves around the cluster every 400 ms under
+// client load; Transfer Outcome judges every transfer (the target takes office) and
+// nothing fires on the correct node.
+func TestTransfersJudgedUnderPerfectConditions(t *testing.T) {
+	for _, combo := range []struct{ preVote, checkQuorum bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		t.Run(fmt.Sprintf("prevote=%v,checkquorum=%v", combo.preVote, combo.checkQuorum), func(t *testing.T) {
+			judged := 0
+			for seed := uint64(1); seed <= 5; seed++ {
+				cfg := reliableConfig()
+				cfg.Seed, cfg.Duration = seed, 5*time.Second
+				cfg.Node.PreVote, cfg.Node.CheckQuorum = combo.preVote, combo.checkQuorum
+				w := mustNew(t, cfg)
+				for at := time.Second; at < cfg.Duration; at += 400 * time.Millisecond {
+					atLeader(w, at, func(w *World, _, f node.ID) { w.Transfer(f) })
+				}
+				if r := w.Run(); r.Failure != nil {
+					t.Fatalf("seed %d: %v", seed, r.Failure)
+				}
+				judged += w.OracleCoverage().Transfers
+			}
+			if judged < 5*9 {
+				t.Fatalf("Transfer Outcome judged %d transfers of %d", judged, 5*10)
+			}
+			t.Logf("%d transfers judged", judged)
+		})
 	}
 }

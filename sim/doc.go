@@ -146,6 +146,17 @@
 // hook outside the determinism boundary: the seed runners poll the wall clock through it to
 // stop a run, which it can only stop, never change.
 //
+// World-side checks (stability.go, liveness.go). Besides the cluster checks of package
+// check, which see each step's output and view, the world runs checks that need more:
+// each step's input and the server's clock reading (Read Quorum, Leader Quorum and
+// Stability, whose rules live in package check), and the network, the hosts and virtual
+// time (Transfer Outcome; Liveness while Healthy, with its precise definition of a
+// healthy majority). They run in every seeded run, after every event, and only observe:
+// no draw, no event, no hash, so a run's trace is the same with them. The host calls the
+// step checks after the cluster checks (World.observeStep); the run loop calls the time
+// checks after every event (World.afterEvent). In schedule mode, whose time is abstract,
+// only the step checks run. World.OracleCoverage says how much a run exercised them.
+//
 // BeforeSend. A scenario hook runs after a step's durable write and checks and before its
 // messages and replies leave; if it crashes the node, nothing of the step leaves the node.
 //

@@ -397,6 +397,7 @@ func CheckNames() []string {
 		check.CurrentTermCommit, check.CommitAgreement, check.StateMachineSafety, check.MonotonicIndexes,
 		check.OneVotePerTerm, check.LogWrite, check.ExactlyOnce, check.SnapshotSafety, "Durable State", RecoveryCheck,
 		check.CommitQuorum, check.ElectionQuorum, TransferLiveness, check.LeaseSafety,
+		check.ConfigInForce, check.ReadQuorum, check.LeaderQuorum, check.Stability, check.TransferOutcome, check.HealthyLiveness,
 	}
 }
 

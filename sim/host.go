@@ -102,6 +102,7 @@ func (w *World) step(h *machine, in node.Input) node.Output {
 	if viol := w.check.Step(w.now, h.id, &out, &v); viol != nil {
 		w.failWith(viol)
 	}
+	w.observeStep(h, &in, &out, &v, local) // the checks that need the input (stability.go)
 	if v.TransferTarget != node.None || h.transfer != node.None {
 		w.stepTransfer(h, &v, local)
 	}

@@ -78,6 +78,8 @@ type World struct {
 	commitSeen  node.Index
 
 	leases leaseWatch // Lease Safety's view of the clocks (clock.go)
+	// oracles are the checks that need the world's knowledge (stability.go, liveness.go).
+	oracles oracles
 }
 
 // action is a scheduled scenario step.
@@ -120,7 +122,9 @@ func newWorld(cfg Config, sched *scheduled) (*World, error) {
 		if i >= cfg.Nodes {
 			w.check.Spare(node.ID(i + 1))
 		}
+		w.check.Bootstrap(node.ID(i+1), node.Configuration{Voters: cfg.nodeConfig(node.ID(i+1), 0).Peers})
 	}
+	w.initOracles()
 	if cfg.Record != nil || cfg.Replay != nil {
 		if w.timed, err = newTimedRun(w, cfg.Record, cfg.Replay); err != nil {
 			return nil, err
@@ -202,6 +206,7 @@ func (w *World) Run() (res Result) {
 		}
 		w.process(w.queue.pop())
 		w.budgetEvent()
+		w.afterEvent()
 		if n%interruptEvery == 0 && w.cfg.Interrupt != nil && !w.stopped && w.cfg.Interrupt() {
 			w.interrupted, w.stopped = true, true
 			w.tracef(0, "interrupted from outside the run (Config.Interrupt)")
@@ -210,6 +215,7 @@ func (w *World) Run() (res Result) {
 	if w.failure == nil && !w.interrupted {
 		if !w.stopped {
 			w.now = w.cfg.Duration
+			w.afterEvent()
 		}
 		w.finalCheck()
 	}

@@ -49,12 +49,44 @@
 //   - Election Quorum (§5.2, §6): a node taking office in term T holds the votes of a
 //     majority of the voters of its configuration (of each majority, while joint), from the
 //     vote record; pre-votes (thesis §9.6) are never recorded as votes.
+//   - Configuration in Force (§6, thesis §4.1; config.go): the configuration a node reports
+//     (View.Config) and the configuration of every snapshot it takes are the ones its log
+//     says: the latest configuration entry in its log, committed or not, else its
+//     snapshot's, else its bootstrap configuration (Bootstrap). Every quorum check judges
+//     the node's decisions against that configuration, derived from the log itself, never
+//     against the node's belief.
 //
-// Membership (§6). The configuration a node is in comes from its View.Config; nothing
+// Membership (§6). The configuration a node is in comes from its log (config.go); nothing
 // assumes that the nodes 1..n are all voters, or that a node's configuration contains it.
 // Election Safety and Leader Completeness need nothing new: they hold across changing and
 // joint configurations, which the quorum checks tie to the votes and replicas they rest
-// on. A view without a configuration (no voters) is not quorum-checked.
+// on. A node whose configuration in force has no voters (no bootstrap declared, and a view
+// that reports none) is not quorum-checked.
+//
+// Checks fed by the simulator. Some decisions are made from what a server received, and
+// some properties need the world's knowledge; the checker's Step sees neither, so they
+// live in values of their own that the simulator feeds (with the step's input and the
+// server's clock reading) or drives (with the network and the hosts' state). Each judges
+// against ConfigInForce:
+//
+//   - Read Quorum (thesis §6.4; decisions.go): a leader answers a ReadIndex read only
+//     after a majority of its configuration in force acknowledged a round it sent after
+//     the read arrived.
+//
+//   - Leader Quorum (thesis §6.2; decisions.go): with CheckQuorum a leader stays in office
+//     only while a majority of its configuration in force acknowledges its rounds within
+//     an election timeout.
+//
+//   - Stability (thesis §9.6, §6.2; stability.go): with PreVote, a server that hears from
+//     its leader grants no pre-vote; with CheckQuorum, it does not take the term of a
+//     RequestVote that is not a transfer: a server cut off from the leader cannot change
+//     the leader or the term of the servers that hear it, idle or not.
+//
+//   - Transfer Outcome (thesis §3.10; liveness.go): under perfect conditions a leadership
+//     transfer ends with its target in office, or with an abort.
+//
+//   - Liveness while Healthy (liveness.go): once a majority has been healthy for a
+//     warm-up, the cluster is never without a leader in office for longer than a bound.
 //
 //   - Exactly-once (Raft thesis §6.3): a client command (client, sequence number) takes
 //     effect at most once on each node's state machine, and a client's commands take
@@ -209,6 +241,7 @@ const (
 	ExactlyOnce        = "Exactly-once"
 	CommitQuorum       = "Commit Quorum"
 	ElectionQuorum     = "Election Quorum"
+	ConfigInForce      = "Configuration in Force"
 )
 
 // citation returns check's citation in the paper ("" for a check without one). A switch,
@@ -237,6 +270,18 @@ func citation(check string) string {
 		return "§5.2, §6"
 	case LeaseSafety:
 		return "thesis §6.4.1"
+	case ConfigInForce:
+		return "§6, thesis §4.1"
+	case ReadQuorum:
+		return "thesis §6.4, §4.1"
+	case LeaderQuorum:
+		return "thesis §6.2, §4.1"
+	case Stability:
+		return "thesis §9.6, §6.2"
+	case HealthyLiveness:
+		return "§5.2, thesis §9.6"
+	case TransferOutcome:
+		return "thesis §3.10"
 	}
 	return ""
 }
@@ -347,9 +392,21 @@ type nodeState struct {
 	// vote costs no look-up in the vote record.
 	voteTerm node.Term
 	vote     node.ID
-	// conf is the configuration in force in the node's last view (View.Config): the one a
-	// leader's decisions in its next step start from.
-	conf node.Configuration
+	// conf is the configuration in force after the node's last event by its log (config.go):
+	// its latest configuration entry, at index confAt, else (confAt 0) its snapshot's or
+	// its bootstrap; confOK is false when the checker cannot tell. It is what a leader's
+	// decisions in its next step start from. viewConf is the last View.Config found equal
+	// to it (viewOK), so that an unchanged view costs no element compare.
+	conf     node.Configuration
+	confAt   node.Index
+	confOK   bool
+	viewOK   bool
+	viewConf node.Configuration
+	// boot is the node's bootstrap configuration (Bootstrap, or inferred at its first
+	// event; bootOK: known), and started whether it had its first event. They survive
+	// Crash and Restart.
+	boot            node.Configuration
+	bootOK, started bool
 }
 
 // commitMeta is what the ledger keeps next to each committed entry.
@@ -503,6 +560,17 @@ func (c *Checker) Step(now time.Duration, id node.ID, out *node.Output, v *node.
 	if x := checkSnapshotFloor(now, id, v); x != nil {
 		return x
 	}
+	sc := stepConf{prev: ns.conf, prevOK: ns.confOK}
+	ns.stepConfig(out, v)
+	sc.after, sc.afterOK = ns.conf, ns.confOK
+	if x := checkConfigInForce(now, id, ns, v); x != nil {
+		return x
+	}
+	if out.SaveSnapshot != nil {
+		if x := checkSnapshotConfig(now, id, ns, out.SaveSnapshot, v); x != nil {
+			return x
+		}
+	}
 	ns.logState, ns.term, ns.role = viewLog(v), v.Term, v.Role
 	if c.outsideCount > 0 {
 		c.noteNamed(id, out, v)
@@ -511,7 +579,7 @@ func (c *Checker) Step(now time.Duration, id node.ID, out *node.Output, v *node.
 		if x := c.takeOffice(now, id, ns, v); x != nil {
 			return x
 		}
-		if x := c.checkElectionQuorum(now, id, v); x != nil {
+		if x := c.checkElectionQuorum(now, id, &sc, out.Entries, v); x != nil {
 			return x
 		}
 	}
@@ -522,12 +590,9 @@ func (c *Checker) Step(now time.Duration, id node.ID, out *node.Output, v *node.
 		return x
 	}
 	if v.Role == node.Leader && v.CommitIndex > ns.commit {
-		if x := c.checkCommitQuorum(now, id, &ns.conf, out.Entries, v); x != nil {
+		if x := c.checkCommitQuorum(now, id, &sc, out.Entries, v); x != nil {
 			return x
 		}
-	}
-	if (len(out.Entries) > 0 || out.InstallSnapshot != nil) && !sameConfig(&ns.conf, &v.Config) {
-		ns.conf = v.Config // the configuration changes only with the log
 	}
 	if x := c.checkCommit(now, id, ns, v); x != nil {
 		return x
@@ -597,7 +662,8 @@ func (c *Checker) stepLog(now time.Duration, id node.ID, ns *nodeState, out *nod
 // crashed voter's durable log.
 func (c *Checker) Crash(now time.Duration, id node.ID) {
 	ns := c.state(id)
-	*ns = nodeState{durableSnap: ns.durableSnap, logState: ns.logState}
+	*ns = nodeState{durableSnap: ns.durableSnap, logState: ns.logState,
+		conf: ns.conf, confAt: ns.confAt, confOK: ns.confOK, boot: ns.boot, bootOK: ns.bootOK, started: ns.started}
 	c.resetSessions(id)
 }
 
@@ -609,8 +675,8 @@ func (c *Checker) Crash(now time.Duration, id node.ID) {
 // snapshot index. The Exactly-once record is seeded from the restored store's sessions.
 func (c *Checker) Restart(now time.Duration, id node.ID, v *node.View) *Violation {
 	ns := c.state(id)
+	*ns = nodeState{live: true, durableSnap: ns.durableSnap, boot: ns.boot, bootOK: ns.bootOK, started: true}
 	durable := ns.durableSnap
-	*ns = nodeState{live: true, durableSnap: durable}
 	c.resetSessions(id)
 	if v.SnapshotIndex < durable {
 		return violation(SnapshotSafety, now, v.Term, v.SnapshotIndex, ids(id),
@@ -633,8 +699,11 @@ func (c *Checker) Restart(now time.Duration, id node.ID, v *node.View) *Violatio
 	if x := checkSnapshotFloor(now, id, v); x != nil {
 		return x
 	}
+	ns.deriveConfig(v)
+	if x := checkConfigInForce(now, id, ns, v); x != nil {
+		return x
+	}
 	ns.logState, ns.term, ns.role = viewLog(v), v.Term, v.Role
-	ns.conf = v.Config
 	if c.outsideCount > 0 {
 		c.noteNamedRestart(id, v)
 	}

@@ -14,7 +14,7 @@ import (
 // committed and applied range, every committed entry present in the log of every leader of
 // a later term above its snapshot, every snapshot against the ledger and the reference
 // states, replicas' states against each other and the reference, and each view's vote
-// against the vote record. It costs O(n² · log length) plus a kv.Restore per snapshot and
+// against the vote record, and each view's configuration against the one its log says. It costs O(n² · log length) plus a kv.Restore per snapshot and
 // is meant for the end of a run and for tests.
 //
 // Where the incremental checker needs its records (the term an entry was committed in, the
@@ -43,6 +43,9 @@ func (c *Checker) Final(now time.Duration, views []node.View) *Violation {
 		return x
 	}
 	if x := c.finalApplied(now, views); x != nil {
+		return x
+	}
+	if x := c.finalConfigs(now, views); x != nil {
 		return x
 	}
 	return c.finalVotes(now, views)

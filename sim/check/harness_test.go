@@ -21,10 +21,12 @@ type harness struct {
 	installKeepsLog bool
 	// installs and compactions count what the history did, for tests to see coverage.
 	installs, compactions int
+	// boots[id] is the bootstrap configuration the boot op gave node id (empty: none).
+	boots []node.Configuration
 }
 
 func newHarness(n int) *harness {
-	h := &harness{c: New(n), views: make([]node.View, n+1)}
+	h := &harness{c: New(n), views: make([]node.View, n+1), boots: make([]node.Configuration, n+1)}
 	for i := 1; i <= n; i++ {
 		h.views[i].ID = node.ID(i)
 		h.views[i].Store = kv.NewStore()
@@ -51,15 +53,15 @@ func (h *harness) step(id node.ID, edit func(v *node.View) node.Output) *Violati
 	v := &h.views[id]
 	out := edit(v)
 	if len(out.Entries) > 0 || out.InstallSnapshot != nil {
-		syncConfig(v)
+		h.syncConfig(id, v)
 	}
 	return h.c.Step(h.now, id, &out, v)
 }
 
 // syncConfig puts the last configuration entry of v's log in force (§6: a configuration
-// takes effect when appended), or its snapshot's if the log holds none; a view whose log
-// and snapshot name no configuration keeps the one it has (set by boot, or none).
-func syncConfig(v *node.View) {
+// takes effect when appended), or its snapshot's if the log holds none, or node id's
+// bootstrap configuration (set by boot, or none) if neither names one.
+func (h *harness) syncConfig(id node.ID, v *node.View) {
 	for k := len(v.Log) - 1; k >= 0; k-- {
 		if e := v.Log[k]; e.Kind == node.EntryConfig {
 			c, err := node.DecodeConfiguration(e.Data)
@@ -70,9 +72,11 @@ func syncConfig(v *node.View) {
 			return
 		}
 	}
-	if v.Snapshot != nil && len(v.Snapshot.Config.Voters) > 0 {
+	if v.Snapshot != nil && v.SnapshotIndex > 0 {
 		v.Config = v.Snapshot.Config
+		return
 	}
+	v.Config = h.boots[id]
 }
 
 // final runs Final over the current views.
@@ -313,6 +317,7 @@ func restart(id node.ID, keep int, f func(v *node.View)) op {
 		*v = node.View{ID: id, Term: v.Term, Vote: v.Vote, Log: slices.Clip(v.Log[:keep]),
 			SnapshotIndex: v.SnapshotIndex, SnapshotTerm: v.SnapshotTerm, Snapshot: v.Snapshot,
 			CommitIndex: v.SnapshotIndex, AppliedIndex: v.SnapshotIndex, Store: st}
+		h.syncConfig(id, v)
 		if f != nil {
 			f(v)
 		}

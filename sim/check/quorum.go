@@ -7,8 +7,15 @@ import (
 )
 
 // This file holds what membership changes (§6) add to the checker: the quorum checks,
-// which judge each decision against the configuration in force at the deciding node, and
-// the bookkeeping of spare servers for the trimming floor.
+// which judge each decision against the configuration in force at the deciding node by
+// its log (config.go), and the bookkeeping of spare servers for the trimming floor.
+
+// stepConf is the configuration in force at a node around one step, by its log: before
+// the step (prev) and after it (after), each with whether the checker knows it.
+type stepConf struct {
+	prev, after     node.Configuration
+	prevOK, afterOK bool
+}
 
 // checkCommitQuorum checks Commit Quorum (§5.3, §6) as node id, a leader, advances its
 // commit index to c = v.CommitIndex: the entry at c (the leader's, by index and term) must
@@ -20,22 +27,22 @@ import (
 // leader that is not a voter (a leader removing itself manages the cluster until C(new)
 // commits) does not count itself; learners never count.
 //
-// The configuration in force is the one at the moment of the decision. A step may decide a
-// commit and then append a configuration (the leader learns that C(old,new) committed, or
-// that a learner caught up, and moves on at once), so the decision may rest on the
-// leader's configuration before the step (prev) or on one it appended during the step
-// (written, then v.Config): the check fails only if no configuration in force during the
-// step has the entry on a majority.
+// The configuration in force is the one the leader's log says (config.go), not its
+// View.Config, at the moment of the decision. A step may decide a commit and then append
+// a configuration (the leader learns that C(old,new) committed, or that a learner caught
+// up, and moves on at once), so the decision may rest on the configuration before the step
+// or on one the step put in force (inForceDuring): the check fails only if no
+// configuration in force during the step has the entry on a majority.
 //
 // Entries below c committed in the same step need no count of their own: Log Matching
 // carries the holding of c down to them. Commits learned by followers are not checked:
-// they follow a leader's. A view without a configuration (no voters: an implementation
-// that does not report one, unit tests) is not checked. It costs O(voters) per commit
-// advance of a leader, no log scan; configuration entries written in the step are decoded
-// only if the other configurations fail.
-func (c *Checker) checkCommitQuorum(now time.Duration, id node.ID, prev *node.Configuration, written []node.Entry, v *node.View) *Violation {
-	conf := &v.Config
-	if len(conf.Voters) == 0 {
+// they follow a leader's. A leader whose configuration in force has no voters (an
+// implementation that does not report one, unit tests) or is unknown is not checked. It
+// costs O(voters) per commit advance of a leader, no log scan; configuration entries
+// written in the step are decoded only if the other configurations fail.
+func (c *Checker) checkCommitQuorum(now time.Duration, id node.ID, sc *stepConf, written []node.Entry, v *node.View) *Violation {
+	conf := &sc.after
+	if !sc.afterOK || len(conf.Voters) == 0 {
 		return nil
 	}
 	i := v.CommitIndex
@@ -43,15 +50,9 @@ func (c *Checker) checkCommitQuorum(now time.Duration, id node.ID, prev *node.Co
 		return nil // a commit index past the log is Commit Agreement's to report
 	}
 	t := v.Log[i-v.SnapshotIndex-1].Term
-	if c.quorumHolds(conf, i, t) || (len(prev.Voters) > 0 && c.quorumHolds(prev, i, t)) {
+	if inForceDuring(&sc.prev, sc.prevOK && len(sc.prev.Voters) > 0, written, conf, true,
+		func(k node.Configuration) bool { return c.quorumHolds(&k, i, t) }) {
 		return nil
-	}
-	for k := range written {
-		if e := &written[k]; e.Kind == node.EntryConfig {
-			if mid, err := node.DecodeConfiguration(e.Data); err == nil && c.quorumHolds(&mid, i, t) {
-				return nil
-			}
-		}
 	}
 	// The failure path: say who holds the entry, in the configuration after the step.
 	set, name := conf.Voters, "voters"
@@ -65,8 +66,8 @@ func (c *Checker) checkCommitQuorum(now time.Duration, id node.ID, prev *node.Co
 		}
 	}
 	return violation(CommitQuorum, now, v.Term, i, ids(id),
-		"leader %d advanced its commit index to %d (an entry of term %d) held by only %v of its %d %s %v (a majority is %d; configuration %v, before the step %v)",
-		id, i, t, holders, len(set), name, set, majorityOf(len(set)), *conf, *prev)
+		"leader %d advanced its commit index to %d (an entry of term %d) held by only %v of its %d %s %v (a majority is %d; configuration in force by its log %v, before the step %v)",
+		id, i, t, holders, len(set), name, set, majorityOf(len(set)), *conf, sc.prev)
 }
 
 // quorumHolds reports whether the entry of term t at index i is held by a majority of
@@ -121,19 +122,28 @@ func (c *Checker) countHolders(set []node.ID, i node.Index, t node.Term) int {
 func majorityOf(n int) int { return n/2 + 1 }
 
 // checkElectionQuorum checks Election Quorum (§5.2, §6) when node id takes office in term
-// T = v.Term: the voters of its configuration in force (View.Config) that granted it their
+// T = v.Term: the voters of its configuration in force by its log that granted it their
 // vote in T (a MsgVoteResp with Success the checker saw them send, or their view's vote;
 // the record survives crashes), plus itself if it is a voter, must be a majority of
-// Voters and, while the configuration is joint, of Outgoing. Pre-votes (MsgPreVoteResp,
-// thesis §9.6) are not votes and are never recorded as such. A view without a
-// configuration is not checked. It costs a binary search of the vote record per voter, once per term taken.
-func (c *Checker) checkElectionQuorum(now time.Duration, id node.ID, v *node.View) *Violation {
-	conf := &v.Config
-	if len(conf.Voters) == 0 {
+// Voters and, while the configuration is joint, of Outgoing. The configuration is the
+// one in force before the step that took office, or one in force during it
+// (inForceDuring: a single voter takes office and may append in one step). Pre-votes
+// (MsgPreVoteResp, thesis §9.6) are not votes and are never recorded as such. A node
+// whose configuration has no voters or is unknown is not checked. It costs a binary
+// search of the vote record per voter, once per term taken.
+func (c *Checker) checkElectionQuorum(now time.Duration, id node.ID, sc *stepConf, written []node.Entry, v *node.View) *Violation {
+	conf := &sc.prev
+	if !sc.prevOK {
+		conf = &sc.after
+	}
+	if !(sc.prevOK || sc.afterOK) || len(conf.Voters) == 0 {
 		return nil
 	}
-	if c.countVotes(conf.Voters, id, v.Term) >= majorityOf(len(conf.Voters)) &&
-		(!conf.Joint() || c.countVotes(conf.Outgoing, id, v.Term) >= majorityOf(len(conf.Outgoing))) {
+	won := func(k node.Configuration) bool {
+		return len(k.Voters) > 0 && c.countVotes(k.Voters, id, v.Term) >= majorityOf(len(k.Voters)) &&
+			(!k.Joint() || c.countVotes(k.Outgoing, id, v.Term) >= majorityOf(len(k.Outgoing)))
+	}
+	if inForceDuring(&sc.prev, sc.prevOK, written, &sc.after, sc.afterOK, won) {
 		return nil
 	}
 	set, name := conf.Voters, "voters"
@@ -147,7 +157,7 @@ func (c *Checker) checkElectionQuorum(now time.Duration, id node.ID, v *node.Vie
 		}
 	}
 	return violation(ElectionQuorum, now, v.Term, 0, ids(id),
-		"node %d took office in term %d with the votes of only %v of its %d %s %v (a majority is %d; configuration %v)",
+		"node %d took office in term %d with the votes of only %v of its %d %s %v (a majority is %d; configuration in force by its log %v)",
 		id, v.Term, granted, len(set), name, set, majorityOf(len(set)), *conf)
 }
 

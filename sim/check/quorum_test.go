@@ -21,7 +21,7 @@ func set(ids ...node.ID) []node.ID { return ids }
 func boot(c node.Configuration, nodes ...node.ID) op {
 	return func(h *harness) *Violation {
 		for _, id := range nodes {
-			h.views[id].Config = c
+			h.views[id].Config, h.boots[id] = c, c
 		}
 		return nil
 	}

@@ -40,8 +40,9 @@ const recordsVersion = 1
 //     snapshot index (the trimming floor, Restart's check); the Exactly-once sessions
 //     (client, last sequence number) of its state machine. A live node adds what the
 //     checker derived from its steps rather than its view: the index it last applied
-//     (Output.Apply, installs) and the configuration it last wrote (Commit Quorum's
-//     configuration before a step). A crashed node adds its last log as Commit Quorum
+//     (Output.Apply, installs) and its configuration in force by its log (the quorum
+//     checks' configuration before a step; a function of its log, snapshot and bootstrap,
+//     kept for safety's sake). A crashed node adds its last log as Commit Quorum
 //     counts it: the snapshot position and the terms of its entries (its disk may hold
 //     less: writes not yet durable).
 //   - The leader per term: (term, leader).
@@ -64,7 +65,10 @@ const recordsVersion = 1
 // Left out, and why: what equals the live nodes' current views (term, role, log, commit
 // and applied indexes, snapshot: the caller fingerprints the nodes); virtual times (the
 // leader records' Time, which only Detail quotes); the leader records' First and Last
-// (reports only: no check reads them); the reference hashes above the floor and the
+// (reports only: no check reads them); the bootstrap configurations (Bootstrap, or the
+// first view's: fixed before any path branches, the same on every path) and where the
+// configuration in force came from (index of its entry, a view found equal to it: caches
+// of what the log says); the reference hashes above the floor and the
 // reference store itself (a function of the state at the floor, whose hash is included,
 // and of the committed ledger; how far the checker has advanced it lazily is not a
 // property of the history); the last vote cached per node (it only skips a look-up whose
