@@ -116,7 +116,7 @@ func swarmNemesis(r *rand.Rand, p *swarmPlan) nemesis.Options {
 		on(k, 3)
 	}
 	o.Mix[nemesis.Heal] = 1
-	if jumps := r.IntN(3) == 0; jumps && !p.lease {
+	if r.IntN(3) == 0 { // wall-clock steps: the servers time by the monotonic clock, leases too
 		o.Mix[nemesis.ClockJump] = 1 + r.IntN(3)
 		o.ClockJumpMax = []time.Duration{50 * time.Millisecond, 500 * time.Millisecond, 3 * time.Second}[r.IntN(3)]
 	}
@@ -153,15 +153,12 @@ func (p *swarmPlan) apply(c *sim.Config) {
 }
 
 // nemesisFor is the plan's nemesis options adjusted to the run's configuration c (the
-// seed's, with any command-line overrides): no clock jumps with lease reads; removed
+// seed's, with any command-line overrides): removed
 // servers shut down when neither PreVote nor CheckQuorum protects the cluster from them;
 // a new membership change only once every copy of the previous request has left the
 // network (the longest delay, with reordering, or a pause that holds a request back).
 func (p *swarmPlan) nemesisFor(c *sim.Config) nemesis.Options {
 	o := p.nem
-	if c.Node.ReadMode == node.ReadLease {
-		o.Mix[nemesis.ClockJump] = 0
-	}
 	if !c.Node.PreVote && !c.Node.CheckQuorum {
 		o.Decommission = true
 	}

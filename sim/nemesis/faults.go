@@ -102,7 +102,12 @@ func (n *Nemesis) clockRate(w *sim.World, r *rand.Rand, id node.ID) {
 }
 
 func (n *Nemesis) clockJump(w *sim.World, r *rand.Rand, id node.ID) {
+	// A step of the wall clock, forward or back (an NTP step): servers that time on the
+	// monotonic clock must not notice it.
 	by := 1 + time.Duration(r.Int64N(int64(n.opts.ClockJumpMax)))
+	if r.IntN(2) == 0 {
+		by = -by
+	}
 	n.count(ClockJump)
 	w.JumpClock(id, by)
 }

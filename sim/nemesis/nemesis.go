@@ -83,7 +83,9 @@ const (
 	Pause
 	// ClockRate sets the victim's clock rate to 1+d, d drawn in (-ClockDrift, ClockDrift).
 	ClockRate
-	// ClockJump moves the victim's clock forward by a duration in (0, ClockJumpMax].
+	// ClockJump steps the victim's wall clock forward or back by a duration in
+	// (0, ClockJumpMax] (World.JumpClock): servers timing on the monotonic clock, the
+	// default, must not notice.
 	ClockJump
 	// NetRates draws new loss, duplication, reordering and tail probabilities from
 	// Options.Net; a rate without choices, and the delays, stay the run's.
@@ -216,8 +218,7 @@ type Options struct {
 	// ClockDrift bounds a ClockRate's change: keep it within the servers' MaxClockDrift
 	// when they read by lease.
 	ClockDrift float64
-	// ClockJumpMax bounds a ClockJump (a forward jump of a follower's clock can break a
-	// lease's promise: leave ClockJump off with lease reads).
+	// ClockJumpMax bounds a ClockJump.
 	ClockJumpMax time.Duration
 	// Net are the rates a NetRates tick chooses among.
 	Net NetChoices

@@ -229,7 +229,7 @@ func TestKindsTakeEffect(t *testing.T) {
 				t.Errorf("no clock rate changed (%d ticks counted)", n.Count(ClockRate))
 			}
 		}},
-		{"clock-jump", only(ClockJump), 0, wantText(ClockJump, sim.HappenClock, "jumped forward")},
+		{"clock-jump", only(ClockJump), 0, wantText(ClockJump, sim.HappenClock, "wall clock stepped")},
 		{"net-rates", only(NetRates), 0, wantText(NetRates, sim.HappenNetConfig, "loss 10%, duplication 5%")},
 		{"add-server", only(AddServer), 2, func(t *testing.T, n *Nemesis, w *sim.World, r sim.Result) {
 			if got := r.FinalConfig.Voters; !slices.Equal(got, []node.ID{1, 2, 3, 4, 5}) || n.Count(AddServer) != 2 || n.ChangesDone() != 2 {
