@@ -97,10 +97,12 @@
 //     (View.Store), at an InstallSnapshot from the snapshot's, so a command a snapshot
 //     already covers must not take effect again. Duplicate and stale outcomes change
 //     nothing and are fine.
+//
 //   - Lease Safety (Raft thesis §6.4.1; lease.go): when a leader accepts a read under its
 //     lease (node.Output.LeaseRead), no leader of a higher term has taken office, in
 //     virtual time. Checker.Lease, called by the simulator for such steps, not by Step:
 //     leases are about real time, which a schedule's abstract time does not have.
+//
 //   - Log Write (Figure 2, §7, node.Output): the node's view of its log is what its writes
 //     made it: an InstallSnapshot (the log keeps its entries after the snapshot only if it
 //     held the snapshot's index with its term, else becomes empty; Figure 13), then
